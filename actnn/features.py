@@ -1,0 +1,493 @@
+"""Declarative feature specifications: how rating factors enter a GLM's design matrix.
+
+A :class:`FeatureSpec` lists features by the user's own column names. Fitting it on the learning
+data fixes what the data decides (the levels of a categorical feature); it then turns any frame with
+those columns into the design matrix of the GLM, term by term, and says which feature each term
+belongs to, so coefficients can be read back as a tariff.
+
+The feature kinds:
+
+- :class:`Continuous`: a number, optionally mapped from labels, capped and log-transformed;
+- :class:`Polynomial`: powers of a number (and its log), e.g. SW2019's polynomial driver age;
+- :class:`Categorical`: a factor with a reference level (dummy coding), optionally capped first;
+- :class:`Binned`: a number cut into classes ``[e_k, e_(k+1))`` with a reference class.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "Feature",
+    "Continuous",
+    "Polynomial",
+    "Categorical",
+    "Binned",
+    "FeatureSpec",
+]
+
+
+def _first_rows(mask: np.ndarray, values: np.ndarray | pd.Series, k: int = 5) -> str:
+    rows = np.flatnonzero(mask)[:k]
+    vals = np.asarray(values)
+    return ", ".join(f"row {i} = {vals[i]!r}" for i in rows)
+
+
+def _numeric(df: pd.DataFrame, column: str) -> np.ndarray:
+    """The column as float64, or a ValueError naming the non-numeric or missing rows."""
+    values = df[column]
+    numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(numeric)
+    if bad.any():
+        raise ValueError(
+            f"column {column!r}: {bad.sum()} rows are missing, not numeric or not finite "
+            f"(first: {_first_rows(bad, values.to_numpy())})"
+        )
+    return numeric
+
+
+@dataclass(frozen=True)
+class Feature(ABC):
+    """One rating factor of a :class:`FeatureSpec`."""
+
+    column: str
+    name: str | None = field(default=None, kw_only=True)
+
+    kind: ClassVar[str] = ""
+
+    @property
+    def label(self) -> str:
+        """The feature's name in coefficient and relativity tables (default: the column)."""
+        return self.name or self.column
+
+    def fit(self, df: pd.DataFrame) -> Feature:
+        """Return the feature with whatever it learns from the learning data fixed."""
+        return self
+
+    @property
+    def is_fitted(self) -> bool:
+        return True
+
+    @property
+    @abstractmethod
+    def terms(self) -> list[str]:
+        """Names of the feature's columns in the design matrix."""
+
+    @abstractmethod
+    def encode(self, df: pd.DataFrame) -> np.ndarray:
+        """The feature's block of the design matrix, float64 of shape ``(n, len(terms))``."""
+
+    def levels_table(self) -> list[tuple[Any, str | None]]:
+        """``(level, term)`` pairs for a tariff table; ``term`` None marks the reference."""
+        return [(term, term) for term in self.terms]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description, read back by :meth:`FeatureSpec.from_dict`."""
+        return {"kind": self.kind, **dataclasses.asdict(self)}
+
+
+@dataclass(frozen=True)
+class Continuous(Feature):
+    """A numeric rating factor entering the linear predictor with one coefficient.
+
+    Parameters
+    ----------
+    column : str
+        Column of the data.
+    mapping : dict, optional
+        Labels to numbers before anything else, e.g. ``{"A": 1, ..., "F": 6}`` for Area.
+    lower, upper : float, optional
+        Caps applied next: ``min(max(x, lower), upper)``, e.g. ``upper=150`` for BonusMalus.
+    log : bool
+        Take the natural log last, e.g. for Density.
+    """
+
+    mapping: Mapping[Any, float] | None = None
+    lower: float | None = None
+    upper: float | None = None
+    log: bool = False
+
+    kind: ClassVar[str] = "continuous"
+
+    @property
+    def terms(self) -> list[str]:
+        return [self.label]
+
+    def values(self, df: pd.DataFrame) -> np.ndarray:
+        """The transformed value as float64 (mapped, capped, logged)."""
+        if self.mapping is not None:
+            raw = df[self.column].astype(object)
+            mapped = raw.map(dict(self.mapping))
+            unknown = mapped.isna().to_numpy()
+            if unknown.any():
+                raise ValueError(
+                    f"column {self.column!r}: {unknown.sum()} rows have values outside the "
+                    f"mapping {sorted(self.mapping, key=str)} (first: "
+                    f"{_first_rows(unknown, raw.to_numpy())})"
+                )
+            x = mapped.to_numpy(dtype=np.float64)
+        else:
+            x = _numeric(df, self.column)
+        if self.lower is not None or self.upper is not None:
+            x = np.clip(x, self.lower, self.upper)
+        if self.log:
+            bad = x <= 0
+            if bad.any():
+                raise ValueError(
+                    f"column {self.column!r}: log needs values > 0; {bad.sum()} rows are <= 0 "
+                    f"(first: {_first_rows(bad, x)})"
+                )
+            x = np.log(x)
+        return x
+
+    def encode(self, df: pd.DataFrame) -> np.ndarray:
+        return self.values(df)[:, None]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if self.mapping is not None:
+            out["mapping"] = dict(self.mapping)
+        return out
+
+
+@dataclass(frozen=True)
+class Polynomial(Feature):
+    """Powers ``x, x^2, ..., x^degree`` of a numeric column, optionally with ``log(x)``.
+
+    With ``log_term=True`` the terms are ``x, log(x), x^2, ..., x^degree``, the driver-age
+    polynomial of Schelldorfer & Wüthrich (2019), GLM2.
+    """
+
+    degree: int = 2
+    log_term: bool = False
+
+    kind: ClassVar[str] = "polynomial"
+
+    def __post_init__(self):
+        if self.degree < 1:
+            raise ValueError(f"degree must be >= 1, got {self.degree}")
+
+    @property
+    def terms(self) -> list[str]:
+        names = [self.label]
+        if self.log_term:
+            names.append(f"log({self.label})")
+        return names + [f"{self.label}^{k}" for k in range(2, self.degree + 1)]
+
+    def encode(self, df: pd.DataFrame) -> np.ndarray:
+        x = _numeric(df, self.column)
+        cols = [x]
+        if self.log_term:
+            if (x <= 0).any():
+                bad = x <= 0
+                raise ValueError(
+                    f"column {self.column!r}: log term needs values > 0; {bad.sum()} rows are "
+                    f"<= 0 (first: {_first_rows(bad, x)})"
+                )
+            cols.append(np.log(x))
+        cols += [x**k for k in range(2, self.degree + 1)]
+        return np.column_stack(cols)
+
+
+def _level_codes(values: pd.Series, levels: Sequence[Any], column: str) -> np.ndarray:
+    """Integer codes of ``values`` in ``levels``; unseen values are an error naming the rows."""
+    codes = pd.Categorical(values, categories=list(levels)).codes.astype(np.int64)
+    unseen = codes < 0
+    if unseen.any():
+        seen = sorted({str(v) for v in np.asarray(values)[unseen]})
+        raise ValueError(
+            f"column {column!r}: {unseen.sum()} rows have levels not seen when the features were "
+            f"fitted ({', '.join(seen[:10])}) (first: {_first_rows(unseen, values.to_numpy())})"
+        )
+    return codes
+
+
+@dataclass(frozen=True)
+class _Levelled(Feature):
+    """A feature with levels and one dummy term per non-reference level."""
+
+    reference: Any = None
+
+    def codes(self, df: pd.DataFrame) -> np.ndarray:
+        """Integer code of each row's level, in :attr:`levels` order."""
+        raise NotImplementedError
+
+    @property
+    def levels(self) -> list[Any]:
+        raise NotImplementedError
+
+    @property
+    def reference_level(self) -> Any:
+        levels = self.levels
+        return levels[0] if self.reference is None else self.reference
+
+    @property
+    def terms(self) -> list[str]:
+        ref = self.reference_level
+        return [f"{self.label}{lvl}" for lvl in self.levels if lvl != ref]
+
+    def levels_table(self) -> list[tuple[Any, str | None]]:
+        ref = self.reference_level
+        return [(lvl, None if lvl == ref else f"{self.label}{lvl}") for lvl in self.levels]
+
+    def encode(self, df: pd.DataFrame) -> np.ndarray:
+        codes = self.codes(df)
+        levels = self.levels
+        ref_code = levels.index(self.reference_level)
+        keep = [k for k in range(len(levels)) if k != ref_code]
+        out = np.zeros((len(codes), len(keep)))
+        col_of_code = np.full(len(levels), -1)
+        col_of_code[keep] = np.arange(len(keep))
+        cols = col_of_code[codes]
+        rows = np.flatnonzero(cols >= 0)
+        out[rows, cols[rows]] = 1.0
+        return out
+
+    def _check_reference(self):
+        if self.reference is not None and self.reference not in self.levels:
+            raise ValueError(
+                f"feature {self.label!r}: reference {self.reference!r} is not a level; "
+                f"levels: {self.levels}"
+            )
+
+
+@dataclass(frozen=True)
+class Categorical(_Levelled):
+    """A factor with dummy coding against a reference level.
+
+    Parameters
+    ----------
+    column : str
+        Column of the data (strings, categories or integers).
+    reference : optional
+        The reference level (coefficient 0); default the first level.
+    upper : float, optional
+        Cap numeric values first, ``min(x, upper)``, e.g. ``pmin(VehPower, 9)`` of NSW2018.
+    fitted_levels : list, optional
+        The levels; set by :meth:`fit` from the learning data (the categories' order for a
+        categorical column, sorted otherwise). Unseen levels later are an error.
+    """
+
+    upper: float | None = None
+    fitted_levels: tuple[Any, ...] | None = None
+
+    kind: ClassVar[str] = "categorical"
+
+    def _values(self, df: pd.DataFrame) -> pd.Series:
+        values = df[self.column]
+        if self.upper is not None:
+            values = pd.Series(np.minimum(_numeric(df, self.column), self.upper), index=df.index)
+            if (values == np.round(values)).all():
+                values = values.astype(np.int64)
+        return values
+
+    def fit(self, df: pd.DataFrame) -> Categorical:
+        values = self._values(df)
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            present = set(values.unique().dropna())
+            levels = [lvl for lvl in values.cat.categories if lvl in present]
+        else:
+            if values.isna().any():
+                bad = values.isna().to_numpy()
+                raise ValueError(
+                    f"column {self.column!r}: {bad.sum()} rows are missing "
+                    f"(first: {_first_rows(bad, values.to_numpy())})"
+                )
+            levels = sorted(values.unique().tolist())
+        levels = [lvl.item() if isinstance(lvl, np.generic) else lvl for lvl in levels]
+        fitted = dataclasses.replace(self, fitted_levels=tuple(levels))
+        fitted._check_reference()
+        return fitted
+
+    @property
+    def is_fitted(self) -> bool:
+        return self.fitted_levels is not None
+
+    @property
+    def levels(self) -> list[Any]:
+        if self.fitted_levels is None:
+            raise RuntimeError(f"feature {self.label!r} is not fitted: call FeatureSpec.fit first")
+        return list(self.fitted_levels)
+
+    def codes(self, df: pd.DataFrame) -> np.ndarray:
+        return _level_codes(self._values(df), self.levels, self.column)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if self.fitted_levels is not None:
+            out["fitted_levels"] = list(self.fitted_levels)
+        return out
+
+
+@dataclass(frozen=True)
+class Binned(_Levelled):
+    """A numeric column cut into classes ``[edges[k], edges[k+1])``, dummy coded.
+
+    Parameters
+    ----------
+    column : str
+        Column of the data.
+    edges : sequence of float
+        Increasing class boundaries; the last may be ``inf``. Values outside ``[edges[0],
+        edges[-1])`` are an error.
+    reference : str, optional
+        Label of the reference class; default the first class.
+    labels : sequence of str, optional
+        Class labels; default ``"[a,b)"``, and ``"a+"`` for a last class open to infinity.
+    """
+
+    edges: tuple[float, ...] = ()
+    labels: tuple[str, ...] | None = None
+
+    kind: ClassVar[str] = "binned"
+
+    def __post_init__(self):
+        edges = tuple(float(e) for e in self.edges)
+        if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+            raise ValueError(f"edges must be increasing with at least 2 values, got {self.edges}")
+        object.__setattr__(self, "edges", edges)
+        if self.labels is not None:
+            if len(self.labels) != len(edges) - 1:
+                raise ValueError(
+                    f"{len(edges) - 1} classes need {len(edges) - 1} labels, got {len(self.labels)}"
+                )
+            object.__setattr__(self, "labels", tuple(self.labels))
+        self._check_reference()
+
+    @property
+    def levels(self) -> list[str]:
+        if self.labels is not None:
+            return list(self.labels)
+
+        def fmt(x: float) -> str:
+            return str(int(x)) if x == int(x) else repr(x)
+
+        pairs = zip(self.edges, self.edges[1:], strict=False)
+        return [f"{fmt(a)}+" if math.isinf(b) else f"[{fmt(a)},{fmt(b)})" for a, b in pairs]
+
+    def codes(self, df: pd.DataFrame) -> np.ndarray:
+        x = _numeric(df, self.column)
+        outside = (x < self.edges[0]) | (x >= self.edges[-1])
+        if outside.any():
+            raise ValueError(
+                f"column {self.column!r}: {outside.sum()} rows are outside the classes "
+                f"[{self.edges[0]}, {self.edges[-1]}) (first: {_first_rows(outside, x)})"
+            )
+        return np.searchsorted(np.asarray(self.edges), x, side="right") - 1
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["edges"] = [str(e) if math.isinf(e) else e for e in self.edges]  # JSON has no inf
+        if self.labels is not None:
+            out["labels"] = list(self.labels)
+        return out
+
+
+_KINDS: dict[str, type[Feature]] = {
+    cls.kind: cls for cls in (Continuous, Polynomial, Categorical, Binned)
+}
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """An ordered list of features: the design of a GLM.
+
+    Examples
+    --------
+    >>> spec = FeatureSpec([
+    ...     Continuous("BonusMalus", upper=150),
+    ...     Continuous("Density", log=True),
+    ...     Categorical("VehGas"),
+    ... ])
+    >>> fitted = spec.fit(learn)  # doctest: +SKIP
+    >>> X = fitted.design_matrix(learn)  # doctest: +SKIP
+    """
+
+    features: tuple[Feature, ...]
+    name: str | None = None
+
+    def __post_init__(self):
+        features = tuple(self.features)
+        for f in features:
+            if not isinstance(f, Feature):
+                raise TypeError(f"features must be Feature objects, got {type(f).__name__}")
+        labels = [f.label for f in features]
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        if dupes:
+            raise ValueError(f"feature names must be unique; repeated: {dupes} (set name=...)")
+        object.__setattr__(self, "features", features)
+
+    @property
+    def columns(self) -> list[str]:
+        """The data columns the features read."""
+        return list(dict.fromkeys(f.column for f in self.features))
+
+    def check_columns(self, df: pd.DataFrame) -> None:
+        """Raise ``TypeError``/``ValueError`` if ``df`` is not a frame with every needed column."""
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"data must be a pandas DataFrame, got {type(df).__name__}")
+        missing = [c for c in self.columns if c not in df.columns]
+        if missing:
+            raise ValueError(f"data lacks the feature columns {missing}; it has {list(df.columns)}")
+
+    def fit(self, df: pd.DataFrame) -> FeatureSpec:
+        """Return the specification with the levels of its categorical features fixed on ``df``."""
+        self.check_columns(df)
+        return dataclasses.replace(self, features=tuple(f.fit(df) for f in self.features))
+
+    @property
+    def is_fitted(self) -> bool:
+        return all(f.is_fitted for f in self.features)
+
+    @property
+    def terms(self) -> list[str]:
+        """Names of the design-matrix columns (without the intercept)."""
+        return [t for f in self.features for t in f.terms]
+
+    @property
+    def term_feature(self) -> dict[str, str]:
+        """The feature label of each term."""
+        return {t: f.label for f in self.features for t in f.terms}
+
+    def design_matrix(self, df: pd.DataFrame, *, intercept: bool = False) -> np.ndarray:
+        """The design matrix of ``df``, float64 ``(n, len(terms))``.
+
+        With ``intercept=True`` a first column of ones is added (written in place, no copy).
+        """
+        if not self.is_fitted:
+            raise RuntimeError("the feature specification is not fitted: call .fit(data) first")
+        self.check_columns(df)
+        start = int(intercept)
+        out = np.empty((len(df), start + len(self.terms)))
+        if intercept:
+            out[:, 0] = 1.0
+        for f in self.features:
+            block = f.encode(df)
+            out[:, start : start + block.shape[1]] = block
+            start += block.shape[1]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "features": [f.to_dict() for f in self.features]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FeatureSpec:
+        features = []
+        for item in data["features"]:
+            item = dict(item)
+            kind = item.pop("kind")
+            if kind not in _KINDS:
+                raise ValueError(f"unknown feature kind {kind!r}; valid: {sorted(_KINDS)}")
+            for key in ("fitted_levels", "edges", "labels"):
+                if item.get(key) is not None:
+                    item[key] = tuple(item[key])
+            features.append(_KINDS[kind](**item))
+        return cls(tuple(features), name=data.get("name"))
