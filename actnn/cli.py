@@ -1,0 +1,65 @@
+"""The ``actnn`` command line: ``actnn demo`` and ``actnn reproduce``.
+
+Errors are one line on stderr and a non-zero exit code; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="actnn", description="Actuarial GLMs that are Keras networks."
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser(
+        "demo", help="fit GLMs on the embedded synthetic portfolio and write the results"
+    )
+    demo.add_argument("--out", default="actnn-demo", help="output folder (default: actnn-demo)")
+    demo.add_argument("--n", type=int, default=200_000, help="policies to simulate")
+    demo.add_argument("--seed", type=int, default=1, help="simulation seed")
+
+    rep = sub.add_parser("reproduce", help="reproduce a published table on freMTPL2")
+    rep.add_argument("study", choices=["nsw2018", "severity"], help="which table")
+    rep.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder with freMTPL2freq / freMTPL2sev (default: $ACTNN_DATA_DIR, then the cache)",
+    )
+    rep.add_argument("--out", required=True, help="output folder for results.json and results.md")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            from .demo import run_demo
+
+            run_demo(args.out, n=args.n, seed=args.seed)
+        else:
+            from . import reproduce
+
+            run = {"nsw2018": reproduce.reproduce_nsw2018, "severity": reproduce.reproduce_severity}
+            results = run[args.study](args.data_dir, args.out)
+            print(f"results written to {args.out}/results.json and {args.out}/results.md")
+            del results
+    except KeyboardInterrupt:
+        print("actnn: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one clear line for users; the traceback with --debug
+        if args.debug:
+            raise
+        print(f"actnn: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,293 @@
+"""Reproductions of published freMTPL2 tables, written as ``results.json`` and Markdown.
+
+``results.json`` schema (shared by every case study)::
+
+    {"case_study": str,
+     "data": {"n_learn": int, "n_test": int, "sha256": str},
+     "units": str,
+     "models": [{"name", "n_params", "in_sample", "out_of_sample", "avg_frequency_learn",
+                 "avg_frequency_test", "aic", "fit_seconds", "epochs", ...}],
+     "versions": {package: version}}
+
+``data.sha256`` is the content fingerprint of the raw input data (:func:`actnn.data.
+content_fingerprint`: independent of the file format). ``avg_frequency_*`` are the model's predicted
+claims per unit of exposure, ``sum mu / sum exposure`` (null for severity models, which report
+``avg_severity_*``, the claim-weighted mean predicted claim size). ``epochs`` is null for exact
+(IRLS) fits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import data as data_module
+from .glm import GLM
+from .presets import get_preset
+from .rsplit import r_split
+from .scores import GAMMA_UNITS, POISSON_UNITS, gamma_deviance, poisson_deviance
+
+__all__ = [
+    "PUBLISHED_NSW2018",
+    "nsw2018_split",
+    "reproduce_nsw2018",
+    "reproduce_severity",
+    "write_results",
+    "versions",
+]
+
+Progress = Callable[[str], None]
+
+#: NSW2018 Table 5 as printed: (name, preset, n_params, AIC, in-sample, out-of-sample).
+PUBLISHED_NSW2018: tuple[tuple[str, str, int, int, str, str], ...] = (
+    ("homogeneous", "homogeneous", 1, 263_143, "32.93518", "33.86149"),
+    ("GLM1", "nsw2018_glm1", 49, 253_062, "31.26738", "32.17123"),
+    ("GLM2", "nsw2018_glm2", 48, 253_060, "31.26742", "32.17196"),
+    ("GLM3", "nsw2018_glm3", 38, 253_108, "31.27852", "32.18196"),
+)
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the packages behind a result."""
+    out = {"python": platform.python_version()}
+    for pkg in ("actnn", "numpy", "pandas", "tensorflow", "keras"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def nsw2018_split(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The NSW2018/SW2019 split: R ``set.seed(100); sample(1:n, round(0.9 n))``, R 3.5 sampling."""
+    return r_split(n, frac=0.9, seed=100, sample_kind="Rounding")
+
+
+@dataclass(frozen=True)
+class _Frequency:
+    learn: pd.DataFrame
+    test: pd.DataFrame
+
+    def row(self, name: str, model: GLM) -> dict[str, Any]:
+        mu_learn, mu_test = model.predict(self.learn), model.predict(self.test)
+        return {
+            "name": name,
+            "n_params": model.n_params_,
+            "in_sample": poisson_deviance(self.learn["ClaimNb"], mu_learn),
+            "out_of_sample": poisson_deviance(self.test["ClaimNb"], mu_test),
+            "avg_frequency_learn": float(mu_learn.sum() / self.learn["Exposure"].sum()),
+            "avg_frequency_test": float(mu_test.sum() / self.test["Exposure"].sum()),
+            "aic": model.aic_,
+            "fit_seconds": model.fit_seconds_,
+            "epochs": None,
+        }
+
+
+def _say(progress: Progress | None, message: str) -> None:
+    if progress is not None:
+        progress(message)
+
+
+def reproduce_nsw2018(
+    data_dir: str | Path | None = None,
+    out: str | Path | None = None,
+    *,
+    progress: Progress | None = print,
+) -> dict[str, Any]:
+    """Reproduce NSW2018 Table 5: homogeneous model, GLM1, GLM2 and GLM3 on the published split.
+
+    Loads freMTPL2freq, applies :func:`actnn.data.prepare_nsw2018`, splits with
+    :func:`nsw2018_split` and fits each model exactly. With ``out``, writes ``results.json`` and
+    ``results.md`` there.
+
+    Returns
+    -------
+    dict
+        The results (schema in the module docstring), with the published figures under
+        ``"published"``.
+
+    References
+    ----------
+    Noll, A., Salzmann, R., Wüthrich, M. V. (2018). Case Study: French Motor Third-Party
+    Liability Claims. SSRN 3164764, Table 5.
+    """
+    raw = data_module.load_freq(data_dir)
+    dat = data_module.prepare_nsw2018(raw)
+    learn_rows, test_rows = nsw2018_split(len(dat))
+    freq = _Frequency(dat.iloc[learn_rows], dat.iloc[test_rows])
+    models = []
+    for name, preset, *_ in PUBLISHED_NSW2018:
+        _say(progress, f"fitting {name} ({preset}) on {len(freq.learn):,} policies")
+        model = GLM(get_preset(preset), "poisson", name=name)
+        model.fit(freq.learn, "ClaimNb", exposure="Exposure")
+        models.append(freq.row(name, model))
+        _say(progress, f"  {name}: out-of-sample {models[-1]['out_of_sample']:.5f}")
+    results = {
+        "case_study": "nsw2018",
+        "data": {
+            "n_learn": len(freq.learn),
+            "n_test": len(freq.test),
+            "sha256": data_module.content_fingerprint(raw),
+        },
+        "units": POISSON_UNITS,
+        "models": models,
+        "published": [
+            {"name": n, "n_params": k, "aic": a, "in_sample": i, "out_of_sample": o}
+            for n, _, k, a, i, o in PUBLISHED_NSW2018
+        ],
+        "versions": versions(),
+    }
+    if out is not None:
+        write_results(results, out, _nsw2018_markdown(results))
+    return results
+
+
+def _nsw2018_markdown(results: dict[str, Any]) -> str:
+    published = {p["name"]: p for p in results["published"]}
+    lines = [
+        "# NSW2018 Table 5 reproduced",
+        "",
+        f"Losses: {results['units']}. Learning set {results['data']['n_learn']:,} policies, "
+        f"test set {results['data']['n_test']:,}.",
+        "",
+        "| model | # param | AIC | in | out | published in | published out | published AIC |"
+        " digits match |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for m in results["models"]:
+        p = published[m["name"]]
+        ours_in, ours_out = f"{m['in_sample']:.5f}", f"{m['out_of_sample']:.5f}"
+        match = (
+            ours_in == p["in_sample"]
+            and ours_out == p["out_of_sample"]
+            and round(m["aic"]) == p["aic"]
+            and m["n_params"] == p["n_params"]
+        )
+        lines.append(
+            f"| {m['name']} | {m['n_params']} | {m['aic']:,.0f} | {ours_in} | {ours_out} | "
+            f"{p['in_sample']} | {p['out_of_sample']} | {p['aic']:,} | "
+            f"{'yes' if match else 'NO'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def reproduce_severity(
+    data_dir: str | Path | None = None,
+    out: str | Path | None = None,
+    *,
+    progress: Progress | None = print,
+) -> dict[str, Any]:
+    """Gamma severity GLMs (homogeneous and GLM1 features) on the NSW2018 split.
+
+    Severity rows: the policies of the case-study data (:func:`actnn.data.prepare_nsw2018`) with
+    at least one record in freMTPL2sev; response = mean ClaimAmount over the policy's records;
+    weight = number of records; a row is in the learning set when its policy is. Losses are the
+    weighted mean Gamma unit deviance; ``dispersion`` is the Pearson estimate of R's
+    ``summary.glm``. The data inconsistencies found are in ``"data_report"``.
+    """
+    freq_raw = data_module.load_freq(data_dir)
+    sev_raw = data_module.load_sev(data_dir)
+    dat = data_module.prepare_nsw2018(freq_raw)
+    learn_rows, _ = nsw2018_split(len(dat))
+    in_learn = np.zeros(len(dat), dtype=bool)
+    in_learn[learn_rows] = True
+    dat = dat.assign(_learn=in_learn)
+    sev, report = data_module.severity_data(dat, sev_raw)
+    learn, test = sev[sev["_learn"]], sev[~sev["_learn"]]
+    models = []
+    for name, preset in (("homogeneous", "homogeneous"), ("GLM1", "nsw2018_glm1")):
+        _say(progress, f"fitting Gamma {name} on {len(learn):,} policies with claims")
+        model = GLM(get_preset(preset), "gamma", name=name)
+        model.fit(learn, "ClaimAmount", weights="n_claims")
+        mu_learn, mu_test = model.predict(learn), model.predict(test)
+        models.append(
+            {
+                "name": name,
+                "n_params": model.n_params_,
+                "in_sample": gamma_deviance(learn["ClaimAmount"], mu_learn, learn["n_claims"]),
+                "out_of_sample": gamma_deviance(test["ClaimAmount"], mu_test, test["n_claims"]),
+                "avg_frequency_learn": None,
+                "avg_frequency_test": None,
+                "avg_severity_learn": _claim_weighted_mean(mu_learn, learn),
+                "avg_severity_test": _claim_weighted_mean(mu_test, test),
+                "aic": model.aic_,
+                "dispersion": model.dispersion_,
+                "fit_seconds": model.fit_seconds_,
+                "epochs": None,
+            }
+        )
+    results = {
+        "case_study": "severity",
+        "data": {
+            "n_learn": len(learn),
+            "n_test": len(test),
+            "sha256": data_module.content_fingerprint(freq_raw),
+            "sha256_sev": data_module.content_fingerprint(sev_raw),
+        },
+        "units": GAMMA_UNITS,
+        "models": models,
+        "observed_avg_severity_learn": float(
+            np.average(learn["ClaimAmount"], weights=learn["n_claims"])
+        ),
+        "observed_avg_severity_test": float(
+            np.average(test["ClaimAmount"], weights=test["n_claims"])
+        ),
+        "data_report": dataclasses.asdict(report),
+        "versions": versions(),
+    }
+    if out is not None:
+        write_results(results, out, _severity_markdown(results, str(report)))
+    return results
+
+
+def _claim_weighted_mean(values: Any, rows: pd.DataFrame) -> float:
+    return float(np.average(values, weights=rows["n_claims"]))
+
+
+def _severity_markdown(results: dict[str, Any], report: str) -> str:
+    lines = [
+        "# Gamma severity GLMs on freMTPL2sev (NSW2018 split)",
+        "",
+        f"Losses: {results['units']}. Learning set {results['data']['n_learn']:,} policies with "
+        f"claims, test set {results['data']['n_test']:,}.",
+        "",
+        "| model | # param | AIC | in | out | dispersion | avg. severity learn |"
+        " avg. severity test |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for m in results["models"]:
+        lines.append(
+            f"| {m['name']} | {m['n_params']} | {m['aic']:,.0f} | {m['in_sample']:.5f} | "
+            f"{m['out_of_sample']:.5f} | {m['dispersion']:.4f} | {m['avg_severity_learn']:,.1f} | "
+            f"{m['avg_severity_test']:,.1f} |"
+        )
+    lines += [
+        "",
+        f"Observed average claim size: learn {results['observed_avg_severity_learn']:,.1f}, "
+        f"test {results['observed_avg_severity_test']:,.1f}.",
+        "",
+        "## Data report",
+        "",
+        "```",
+        report,
+        "```",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(results: dict[str, Any], out: str | Path, markdown: str) -> Path:
+    """Write ``results.json`` and ``results.md`` into the folder ``out`` (created if needed)."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (folder / "results.md").write_text(markdown)
+    return folder
