@@ -108,6 +108,7 @@ def irls(
     weights: np.ndarray | None = None,
     terms: list[str] | None = None,
     tol: float = 1e-12,
+    coef_tol: float = 1e-10,
     max_iter: int = 100,
 ) -> dict[str, Any]:
     """Maximum-likelihood coefficients of a log-link GLM by Fisher scoring (IRLS).
@@ -123,8 +124,12 @@ def irls(
     offset, weights : ndarray of shape (n,), optional
         Offset on the link scale and prior (case) weights.
     tol : float
-        Convergence when the relative change of the deviance, ``|D - D_old| / (|D| + 0.1)``, is
-        below ``tol`` (R's criterion, with a tighter default than R's 1e-8).
+        Convergence needs the relative change of the deviance, ``|D - D_old| / (|D| + 0.1)``,
+        below ``tol`` (R's criterion, with a tighter default than R's 1e-8) ...
+    coef_tol : float
+        ... and every coefficient step ``|b_new - b_old| / (|b_new| + 1)`` below ``coef_tol``:
+        Fisher scoring converges only linearly for non-canonical links (Gamma, Tweedie with log
+        link), where a small deviance change can hide coefficients still moving.
 
     Returns
     -------
@@ -164,7 +169,8 @@ def irls(
             new = (new + coef) / 2
         else:
             raise FloatingPointError("IRLS step halving failed: the deviance does not decrease")
-        converged = abs(dev_new - dev) / (abs(dev_new) + 0.1) < tol
+        step = np.max(np.abs(new - coef) / (np.abs(new) + 1.0))
+        converged = abs(dev_new - dev) / (abs(dev_new) + 0.1) < tol and step < coef_tol
         coef, eta, dev = new, eta_new, dev_new
         if converged:
             break
@@ -206,7 +212,7 @@ def _column(data: pd.DataFrame, value: Any, what: str) -> tuple[np.ndarray, str 
 def _positive(arr: np.ndarray, what: str) -> np.ndarray:
     bad = arr <= 0
     if bad.any():
-        first = ", ".join(f"row {i} = {arr[i]!r}" for i in np.flatnonzero(bad)[:5])
+        first = ", ".join(f"row {i} = {arr[i].item()!r}" for i in np.flatnonzero(bad)[:5])
         raise ValueError(f"{what} must be > 0; {bad.sum()} rows are <= 0 (first: {first})")
     return arr
 

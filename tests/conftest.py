@@ -1,0 +1,36 @@
+"""Shared fixtures: the real freMTPL2 data (skipped with a reason when absent) and small frames."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """Folder of freMTPL2freq / freMTPL2sev from ACTNN_DATA_DIR, or skip with the reason."""
+    folder = os.environ.get("ACTNN_DATA_DIR")
+    if not folder:
+        pytest.skip(
+            "freMTPL2 data not configured: set ACTNN_DATA_DIR to the folder holding "
+            "freMTPL2freq.csv.gz and freMTPL2sev.csv.gz (CI uses ../shared/data)"
+        )
+    path = Path(folder)
+    if not any(path.glob("freMTPL2freq.*")) or not any(path.glob("freMTPL2sev.*")):
+        pytest.skip(f"freMTPL2 data not found in ACTNN_DATA_DIR={folder}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def portfolio():
+    """A synthetic portfolio of 30,000 policies (seed 3) with its true means."""
+    from actnn.simulate import simulate_mtpl
+
+    return simulate_mtpl(30_000, seed=3)

@@ -1,0 +1,227 @@
+"""The exact GLM: IRLS against statsmodels and glum, the Keras network, balance, errors."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+import actnn
+from actnn.families import Gamma, Poisson, Tweedie
+from actnn.features import Categorical, Continuous, FeatureSpec
+from actnn.glm import GLM, build_glm_network, predict_network
+from actnn.presets import get_preset
+
+sm = pytest.importorskip("statsmodels.api")
+
+
+def _statsmodels_fit(glm: GLM, data, family, **kwargs):
+    x = glm.features_.design_matrix(data, intercept=True)
+    return sm.GLM(data[glm.response_].to_numpy(float), x, family=family, **kwargs).fit(
+        tol=1e-14, maxiter=200
+    )
+
+
+def _rel(a, b):
+    return np.max(np.abs(np.asarray(a) - np.asarray(b)) / np.maximum(np.abs(b), 1e-12))
+
+
+def test_poisson_glm_matches_statsmodels(portfolio):
+    glm = GLM(get_preset("nsw2018_glm1")).fit(portfolio, "ClaimNb", exposure="Exposure")
+    ref = _statsmodels_fit(
+        glm,
+        portfolio,
+        sm.families.Poisson(),
+        exposure=portfolio["Exposure"].to_numpy(),
+    )
+    assert _rel(glm.coef_, ref.params) < 1e-6
+    assert _rel(glm.bse_, ref.bse) < 1e-6
+    assert glm.deviance_ == pytest.approx(ref.deviance, rel=1e-10)
+    assert glm.null_deviance_ == pytest.approx(ref.null_deviance, rel=1e-10)
+    assert glm.aic_ == pytest.approx(ref.aic, rel=1e-10)
+    assert glm.dispersion_ == 1.0
+    assert glm.n_params_ == 49
+
+
+def test_gamma_glm_matches_statsmodels_and_glum(portfolio):
+    claims = portfolio[portfolio["ClaimNb"] > 0].reset_index(drop=True)
+    glm = GLM(get_preset("nsw2018_glm3"), "gamma").fit(claims, "ClaimAmount", weights="ClaimNb")
+    ref = _statsmodels_fit(
+        glm,
+        claims,
+        sm.families.Gamma(sm.families.links.Log()),
+        var_weights=claims["ClaimNb"].to_numpy(float),
+    )
+    assert _rel(glm.coef_, ref.params) < 1e-6
+    # statsmodels' scale is the Pearson estimate R's summary.glm reports
+    assert glm.dispersion_ == pytest.approx(ref.scale, rel=1e-8)
+    assert _rel(glm.bse_, ref.bse) < 1e-6
+    assert glm.deviance_ == pytest.approx(ref.deviance, rel=1e-10)
+
+    glum = pytest.importorskip("glum")
+    x = glm.features_.design_matrix(claims)
+    ref2 = glum.GeneralizedLinearRegressor(
+        family="gamma", link="log", alpha=0, gradient_tol=1e-12, max_iter=1000
+    ).fit(x, claims["ClaimAmount"], sample_weight=claims["ClaimNb"])
+    assert _rel(glm.coef_.iloc[1:], ref2.coef_) < 1e-6
+    assert glm.coef_.iloc[0] == pytest.approx(ref2.intercept_, rel=1e-6)
+
+
+def test_gamma_aic_follows_r(portfolio):
+    # R: phi = D / sum(w); aic = -2 sum w log dgamma(y; 1/phi, mu phi) + 2 (p + 1)
+    claims = portfolio[portfolio["ClaimNb"] > 0]
+    glm = GLM(get_preset("homogeneous"), "gamma").fit(claims, "ClaimAmount", weights="ClaimNb")
+    y, w = claims["ClaimAmount"].to_numpy(), claims["ClaimNb"].to_numpy(float)
+    mu = np.full_like(y, np.average(y, weights=w))
+    phi = Gamma().deviance(y, mu, w) / w.sum()
+    from math import lgamma
+
+    shape = 1 / phi
+    logdens = (shape - 1) * np.log(y) - y / (mu * phi) - lgamma(shape) - shape * np.log(mu * phi)
+    assert glm.aic_ == pytest.approx(-2 * np.sum(w * logdens) + 2 * 2, rel=1e-12)
+    assert glm.coef_.iloc[0] == pytest.approx(np.log(mu[0]), rel=1e-12)
+
+
+def test_tweedie_glm_matches_statsmodels(portfolio):
+    glm = GLM(get_preset("nsw2018_glm3"), Tweedie(1.5)).fit(
+        portfolio, "ClaimTotal", weights="Exposure"
+    )
+    ref = _statsmodels_fit(
+        glm,
+        portfolio,
+        sm.families.Tweedie(var_power=1.5, link=sm.families.links.Log()),
+        var_weights=portfolio["Exposure"].to_numpy(),
+    )
+    assert _rel(glm.coef_, ref.params) < 1e-6
+    assert np.isnan(glm.aic_)
+
+
+def test_balance_property_and_network_predictions(portfolio):
+    glm = GLM(get_preset("nsw2018_glm1")).fit(portfolio, "ClaimNb", exposure="Exposure")
+    mu = glm.predict(portfolio)
+    assert mu.sum() / portfolio["ClaimNb"].sum() - 1 == pytest.approx(0, abs=1e-8)
+    # the network computes exp(X beta + offset) in float64
+    np.testing.assert_allclose(mu, np.exp(glm.linear_predictor(portfolio)), rtol=1e-12)
+    freq = glm.predict_frequency(portfolio)
+    np.testing.assert_allclose(mu, freq * portfolio["Exposure"], rtol=1e-12)
+    weights = glm.keras_model_.get_layer("linear_predictor").get_weights()
+    np.testing.assert_array_equal(weights[0][:, 0], glm.coef_.iloc[1:])
+    np.testing.assert_array_equal(weights[1], glm.coef_.iloc[:1])
+
+
+def test_keras_model_save_and_load_predicts_the_same(portfolio, tmp_path):
+    glm = GLM(get_preset("nsw2018_glm1")).fit(portfolio, "ClaimNb", exposure="Exposure")
+    path = tmp_path / "glm.keras"
+    glm.keras_model_.save(path)
+    loaded = keras.saving.load_model(path)
+    inputs = glm.network_inputs(portfolio)
+    np.testing.assert_array_equal(
+        predict_network(loaded, inputs), predict_network(glm.keras_model_, inputs)
+    )
+
+
+def test_gradient_descent_approaches_the_irls_solution():
+    """The same network, trained by Nadam on the Poisson deviance, reaches the MLE."""
+    rng = np.random.default_rng(0)
+    n = 20_000
+    data = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.uniform(-1, 1, size=n),
+            "g": pd.Categorical(rng.choice(["x", "y", "z"], size=n)),
+            "v": rng.uniform(0.2, 1.0, size=n),
+        }
+    )
+    effect = data["g"].astype(str).map({"x": 0.0, "y": 0.4, "z": -0.3})
+    eta = -1.0 + 0.3 * data["a"] - 0.5 * data["b"] + effect
+    data["N"] = rng.poisson(data["v"] * np.exp(eta))
+    spec = FeatureSpec([Continuous("a"), Continuous("b"), Categorical("g")])
+    glm = GLM(spec).fit(data, "N", exposure="v")
+
+    keras.utils.set_random_seed(1)
+    net = build_glm_network(len(glm.features_.terms))
+    net.compile(optimizer=keras.optimizers.Nadam(0.05), loss=actnn.families.DevianceLoss())
+    inputs = glm.network_inputs(data)
+    net.fit(inputs, data["N"].to_numpy(float), batch_size=n, epochs=600, verbose=0)
+    kernel, bias = net.get_layer("linear_predictor").get_weights()
+    gd_coef = np.concatenate([bias, kernel[:, 0]])
+    np.testing.assert_allclose(gd_coef, glm.coef_.to_numpy(), atol=2e-3)
+    gd_dev = Poisson().deviance(data["N"], predict_network(net, inputs))
+    assert gd_dev == pytest.approx(glm.deviance_, rel=1e-6)
+
+
+def test_relativities_table(portfolio):
+    glm = GLM(get_preset("nsw2018_glm1")).fit(portfolio, "ClaimNb", exposure="Exposure")
+    table = glm.relativities()
+    assert list(table.columns) == [
+        "feature", "level", "term", "coefficient", "relativity", "std_error", "is_reference",
+    ]  # fmt: skip
+    ref = table[table["is_reference"]]
+    assert set(ref["feature"]) == {
+        "VehPowerGLM", "VehAgeGLM", "DrivAgeGLM", "VehBrand", "VehGas", "Region",
+    }  # fmt: skip
+    assert (ref["relativity"] == 1.0).all()
+    assert ref.set_index("feature").loc["Region", "level"] == "R24"
+    assert ref.set_index("feature").loc["DrivAgeGLM", "level"] == "41-50"
+    # every coefficient appears once, plus one row per reference level
+    assert len(table) == glm.n_params_ + len(ref)
+    row = table[(table["feature"] == "VehBrand") & (table["level"] == "B12")].iloc[0]
+    assert row["relativity"] == pytest.approx(np.exp(glm.coef_["VehBrandB12"]))
+    coef = glm.coef_table()
+    assert coef["z_value"].to_numpy() == pytest.approx((glm.coef_ / glm.bse_).to_numpy(), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.assign(Exposure=d["Exposure"].where(d.index != 5, 0.0)), "exposure"),
+        (lambda d: d.assign(ClaimNb=d["ClaimNb"].where(d.index != 7, -1)), "ClaimNb"),
+        (lambda d: d.assign(ClaimNb=d["ClaimNb"].astype(float).where(d.index != 3)), "missing"),
+        (lambda d: d.drop(columns="Region"), "Region"),
+    ],
+)
+def test_bad_learning_data_is_named(portfolio, change, message):
+    bad = change(portfolio.head(2000).copy())
+    with pytest.raises(ValueError, match=message) as err:
+        GLM(get_preset("nsw2018_glm1")).fit(bad, "ClaimNb", exposure="Exposure")
+    assert "row" in str(err.value) or "lacks" in str(err.value)
+
+
+def test_gamma_needs_positive_response(portfolio):
+    data = portfolio[portfolio["ClaimNb"] > 0].head(500).copy()
+    data.iloc[4, data.columns.get_loc("ClaimAmount")] = 0.0
+    with pytest.raises(ValueError, match=r"ClaimAmount: 1 values outside .*\(y > 0\).*row 4 = 0.0"):
+        GLM(get_preset("homogeneous"), "gamma").fit(data, "ClaimAmount", weights="ClaimNb")
+
+
+def test_rank_deficient_design_is_an_error(portfolio):
+    data = portfolio.head(3000).assign(Dup=lambda d: d["BonusMalus"] * 2.0)
+    spec = FeatureSpec([Continuous("BonusMalus"), Continuous("Dup")])
+    with pytest.raises(ValueError, match="rank deficient"):
+        GLM(spec).fit(data, "ClaimNb", exposure="Exposure")
+
+
+def test_prediction_errors(portfolio):
+    with pytest.raises(RuntimeError, match="not fitted"):
+        GLM(get_preset("homogeneous")).predict(portfolio)
+    glm = GLM(get_preset("nsw2018_glm3")).fit(
+        portfolio, "ClaimNb", exposure=portfolio["Exposure"].to_numpy()
+    )
+    with pytest.raises(ValueError, match="exposure"):
+        glm.predict(portfolio)  # fitted with an array: the exposure must be given
+    assert glm.predict(portfolio, exposure="Exposure").shape == (len(portfolio),)
+    unseen = portfolio.head(10).copy()
+    unseen["Region"] = unseen["Region"].astype(str)
+    unseen.loc[unseen.index[2], "Region"] = "R99"
+    with pytest.raises(ValueError, match=r"'Region': 1 rows have levels not seen.*R99"):
+        glm.predict(unseen, exposure="Exposure")
+
+
+def test_constructor_checks():
+    with pytest.raises(TypeError, match="FeatureSpec"):
+        GLM(["BonusMalus"])
+    with pytest.raises(ValueError, match="valid: gamma, poisson, tweedie"):
+        GLM(get_preset("homogeneous"), "binomial").fit(
+            pd.DataFrame({"N": [0, 1], "v": [1.0, 1.0]}), "N", exposure="v"
+        )
