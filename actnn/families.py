@@ -40,15 +40,14 @@ __all__ = [
 
 def _xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """``x * log(y)``, 0 where ``x == 0`` (NumPy)."""
-    out = np.zeros(np.broadcast(x, y).shape)
-    nz = np.broadcast_to(x != 0, out.shape)
-    xb, yb = np.broadcast_to(x, out.shape), np.broadcast_to(y, out.shape)
-    out[nz] = xb[nz] * np.log(yb[nz])
-    return out
+    x = np.asarray(x, dtype=np.float64)
+    return x * np.log(np.where(x == 0, 1.0, y))
 
 
 def _lgamma(x: np.ndarray) -> np.ndarray:
-    return np.frompyfunc(math.lgamma, 1, 1)(np.asarray(x, dtype=np.float64)).astype(np.float64)
+    """``log Gamma(x)`` elementwise, evaluated once per distinct value (counts repeat a lot)."""
+    values, inverse = np.unique(np.asarray(x, dtype=np.float64), return_inverse=True)
+    return np.array([math.lgamma(v) for v in values.tolist()])[inverse.reshape(-1)]
 
 
 class Family:
@@ -80,7 +79,7 @@ class Family:
         bad = ~np.isfinite(y) | ~self._in_support(y)
         if bad.any():
             rows = np.flatnonzero(bad)
-            first = ", ".join(f"row {i} = {y[i]!r}" for i in rows[:5])
+            first = ", ".join(f"row {i} = {y[i].item()!r}" for i in rows[:5])
             raise ValueError(
                 f"{name}: {bad.sum()} values outside the support of the {self.name} family "
                 f"({self._support_text}) (first: {first})"
@@ -279,12 +278,12 @@ class DevianceLoss(keras.losses.Loss):
         self.family = family
         self.power = power
         self.from_eta = from_eta
-        self._family = (
-            Tweedie(power) if family == "tweedie" and power is not None else get_family(family)
-        )
+        base = get_family(family)
+        self._family = Tweedie(power) if isinstance(base, Tweedie) and power is not None else base
 
     def call(self, y_true, y_pred):
-        y_true = ops.cast(y_true, y_pred.dtype)
+        # a 1-D y_true (model.fit(x, y)) against an (n, 1) prediction would broadcast to (n, n)
+        y_true = ops.reshape(ops.cast(y_true, y_pred.dtype), ops.shape(y_pred))
         if self.from_eta:
             eta = y_pred
         else:
@@ -294,5 +293,7 @@ class DevianceLoss(keras.losses.Loss):
 
     def get_config(self):
         config = super().get_config()
-        config.update(family=self.family, power=self.power, from_eta=self.from_eta)
+        config.update(
+            family=self.family, power=self.power, from_eta=self.from_eta, dtype=self.dtype
+        )
         return config

@@ -37,8 +37,8 @@ __all__ = [
 
 def _first_rows(mask: np.ndarray, values: np.ndarray | pd.Series, k: int = 5) -> str:
     rows = np.flatnonzero(mask)[:k]
-    vals = np.asarray(values)
-    return ", ".join(f"row {i} = {vals[i]!r}" for i in rows)
+    vals = np.asarray(values)[rows].tolist()
+    return ", ".join(f"row {i} = {v!r}" for i, v in zip(rows, vals, strict=True))
 
 
 def _numeric(df: pd.DataFrame, column: str) -> np.ndarray:
@@ -84,6 +84,10 @@ class Feature(ABC):
     @abstractmethod
     def encode(self, df: pd.DataFrame) -> np.ndarray:
         """The feature's block of the design matrix, float64 of shape ``(n, len(terms))``."""
+
+    def write(self, df: pd.DataFrame, out: np.ndarray) -> None:
+        """Write the feature's block of the design matrix into ``out`` (a view)."""
+        out[...] = self.encode(df)
 
     def levels_table(self) -> list[tuple[Any, str | None]]:
         """``(level, term)`` pairs for a tariff table; ``term`` None marks the reference."""
@@ -154,7 +158,8 @@ class Continuous(Feature):
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
         if self.mapping is not None:
-            out["mapping"] = dict(self.mapping)
+            # pairs, not a dict: JSON would turn non-string keys into strings
+            out["mapping"] = [[key, value] for key, value in self.mapping.items()]
         return out
 
 
@@ -199,7 +204,13 @@ class Polynomial(Feature):
 
 def _level_codes(values: pd.Series, levels: Sequence[Any], column: str) -> np.ndarray:
     """Integer codes of ``values`` in ``levels``; unseen values are an error naming the rows."""
-    codes = pd.Categorical(values, categories=list(levels)).codes.astype(np.int64)
+    index = pd.Index(list(levels), dtype=object)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # map the few categories, then index by the integer codes (-1, a missing value, stays -1)
+        lookup = np.append(index.get_indexer(values.cat.categories.astype(object)), -1)
+        codes = lookup[values.cat.codes.to_numpy()]
+    else:
+        codes = index.get_indexer(values.astype(object))
     unseen = codes < 0
     if unseen.any():
         seen = sorted({str(v) for v in np.asarray(values)[unseen]})
@@ -239,17 +250,21 @@ class _Levelled(Feature):
         return [(lvl, None if lvl == ref else f"{self.label}{lvl}") for lvl in self.levels]
 
     def encode(self, df: pd.DataFrame) -> np.ndarray:
+        out = np.empty((len(df), len(self.terms)))
+        self.write(df, out)
+        return out
+
+    def write(self, df: pd.DataFrame, out: np.ndarray) -> None:
+        # the dummies are written in place: a one-hot block is most of a design matrix
         codes = self.codes(df)
         levels = self.levels
         ref_code = levels.index(self.reference_level)
-        keep = [k for k in range(len(levels)) if k != ref_code]
-        out = np.zeros((len(codes), len(keep)))
-        col_of_code = np.full(len(levels), -1)
-        col_of_code[keep] = np.arange(len(keep))
+        col_of_code = np.arange(len(levels)) - (np.arange(len(levels)) > ref_code)
+        col_of_code[ref_code] = -1
         cols = col_of_code[codes]
         rows = np.flatnonzero(cols >= 0)
+        out[...] = 0.0
         out[rows, cols[rows]] = 1.0
-        return out
 
     def _check_reference(self):
         if self.reference is not None and self.reference not in self.levels:
@@ -336,12 +351,13 @@ class Binned(_Levelled):
     column : str
         Column of the data.
     edges : sequence of float
-        Increasing class boundaries; the last may be ``inf``. Values outside ``[edges[0],
-        edges[-1])`` are an error.
+        Increasing class boundaries; the first may be ``-inf`` and the last ``inf``. Values
+        outside ``[edges[0], edges[-1])`` are an error.
     reference : str, optional
         Label of the reference class; default the first class.
     labels : sequence of str, optional
-        Class labels; default ``"[a,b)"``, and ``"a+"`` for a last class open to infinity.
+        Class labels; default ``"[a,b)"``, ``"<b"`` for a first class from ``-inf`` and ``"a+"``
+        for a last class to ``inf``.
     """
 
     edges: tuple[float, ...] = ()
@@ -370,8 +386,12 @@ class Binned(_Levelled):
         def fmt(x: float) -> str:
             return str(int(x)) if x == int(x) else repr(x)
 
-        pairs = zip(self.edges, self.edges[1:], strict=False)
-        return [f"{fmt(a)}+" if math.isinf(b) else f"[{fmt(a)},{fmt(b)})" for a, b in pairs]
+        def label(a: float, b: float) -> str:
+            if math.isinf(a):
+                return f"<{fmt(b)}"
+            return f"{fmt(a)}+" if math.isinf(b) else f"[{fmt(a)},{fmt(b)})"
+
+        return [label(a, b) for a, b in zip(self.edges, self.edges[1:], strict=False)]
 
     def codes(self, df: pd.DataFrame) -> np.ndarray:
         x = _numeric(df, self.column)
@@ -461,18 +481,19 @@ class FeatureSpec:
         """The design matrix of ``df``, float64 ``(n, len(terms))``.
 
         With ``intercept=True`` a first column of ones is added (written in place, no copy).
+        The matrix is column-major (Fortran order): each feature writes a contiguous block.
         """
         if not self.is_fitted:
             raise RuntimeError("the feature specification is not fitted: call .fit(data) first")
         self.check_columns(df)
         start = int(intercept)
-        out = np.empty((len(df), start + len(self.terms)))
+        out = np.empty((len(df), start + len(self.terms)), order="F")
         if intercept:
             out[:, 0] = 1.0
         for f in self.features:
-            block = f.encode(df)
-            out[:, start : start + block.shape[1]] = block
-            start += block.shape[1]
+            width = len(f.terms)
+            f.write(df, out[:, start : start + width])
+            start += width
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -486,6 +507,8 @@ class FeatureSpec:
             kind = item.pop("kind")
             if kind not in _KINDS:
                 raise ValueError(f"unknown feature kind {kind!r}; valid: {sorted(_KINDS)}")
+            if isinstance(item.get("mapping"), list):
+                item["mapping"] = {key: value for key, value in item["mapping"]}
             for key in ("fitted_levels", "edges", "labels"):
                 if item.get(key) is not None:
                     item[key] = tuple(item[key])

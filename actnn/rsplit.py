@@ -49,6 +49,11 @@ def _mt_state(seed: int) -> np.ndarray:
     return words[1:]  # words[0] is the position, which R resets to 624
 
 
+def _check_int(name: str, value: object) -> None:
+    if not isinstance(value, int | np.integer) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+
+
 def r_uniforms(seed: int) -> Iterator[np.ndarray]:
     """Yield chunks of the uniforms R's ``runif`` draws after ``set.seed(seed)``.
 
@@ -57,17 +62,20 @@ def r_uniforms(seed: int) -> Iterator[np.ndarray]:
     seed : int
         The argument of R's ``set.seed`` (default ``kind = "Mersenne-Twister"``).
 
-    Yields
-    ------
-    numpy.ndarray
+    Returns
+    -------
+    iterator of numpy.ndarray
         Consecutive float64 uniforms in (0, 1), in chunks.
     """
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
+    _check_int("seed", seed)
+    return _uniform_chunks(int(seed))
+
+
+def _uniform_chunks(seed: int) -> Iterator[np.ndarray]:
     bitgen = np.random.MT19937()
     bitgen.state = {
         "bit_generator": "MT19937",
-        "state": {"key": _mt_state(int(seed)), "pos": _MT_N},
+        "state": {"key": _mt_state(seed), "pos": _MT_N},
     }
     while True:
         u = bitgen.random_raw(_CHUNK).astype(np.float64) * 2.3283064365386963e-10
@@ -106,9 +114,8 @@ def r_sample(n: int, size: int, seed: int, sample_kind: str = "Rounding") -> np.
     Only R's default path is reproduced: ``n <= 1e7`` (R hashes for larger ``n`` when
     ``size <= n / 2``), no replacement, no probabilities.
     """
-    for name, value in (("n", n), ("size", size)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-            raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    for name, value in (("n", n), ("size", size), ("seed", seed)):
+        _check_int(name, value)
     if sample_kind not in SAMPLE_KINDS:
         raise ValueError(f"sample_kind must be one of {SAMPLE_KINDS}, got {sample_kind!r}")
     if n < 1 or n > 10**7:

@@ -1,0 +1,103 @@
+"""Real-data checks: NSW2018 Table 5 to the last printed digit, and the severity reproduction."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from actnn import data as data_module
+from actnn.glm import GLM
+from actnn.presets import get_preset
+from actnn.reproduce import (
+    PUBLISHED_NSW2018,
+    nsw2018_split,
+    reproduce_nsw2018,
+    reproduce_severity,
+)
+
+pytestmark = pytest.mark.real_data
+
+MODEL_KEYS = {
+    "name", "n_params", "in_sample", "out_of_sample", "avg_frequency_learn",
+    "avg_frequency_test", "aic", "fit_seconds", "epochs",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def nsw2018(real_data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("nsw2018")
+    return reproduce_nsw2018(real_data_dir, out, progress=None), out
+
+
+def test_nsw2018_table5_every_printed_digit(nsw2018):
+    results, _ = nsw2018
+    ours = {m["name"]: m for m in results["models"]}
+    for name, _, n_params, aic, in_sample, out_of_sample in PUBLISHED_NSW2018:
+        m = ours[name]
+        assert f"{m['in_sample']:.5f}" == in_sample, name
+        assert f"{m['out_of_sample']:.5f}" == out_of_sample, name
+        assert round(m["aic"]) == aic, name
+        assert m["n_params"] == n_params, name
+
+
+def test_nsw2018_results_files(nsw2018):
+    results, out = nsw2018
+    written = json.loads((out / "results.json").read_text())
+    assert written["case_study"] == "nsw2018"
+    assert written["data"] == {
+        "n_learn": 610_212,
+        "n_test": 67_801,
+        "sha256": data_module.FREQ_FINGERPRINT,
+    }
+    assert "10^-2" in written["units"]
+    for m in written["models"]:
+        assert MODEL_KEYS <= set(m)
+        assert m["epochs"] is None
+    # a Poisson GLM with intercept is balanced on the learning data: 10.02 % as published
+    assert written["models"][1]["avg_frequency_learn"] == pytest.approx(0.1002233158, rel=1e-8)
+    table = (out / "results.md").read_text()
+    assert table.count("| yes |") == 4 and "| NO |" not in table
+
+
+def test_published_split_frequencies(real_data_dir):
+    dat = data_module.prepare_nsw2018(data_module.load_freq(real_data_dir))
+    learn, test = nsw2018_split(len(dat))
+    assert (len(learn), len(test)) == (610_212, 67_801)
+    freq = [dat["ClaimNb"].iloc[r].sum() / dat["Exposure"].iloc[r].sum() for r in (learn, test)]
+    assert [f"{100 * f:.2f}" for f in freq] == ["10.02", "10.41"]  # NSW2018 / SW2019 text
+
+
+def test_severity_reproduction_and_statsmodels(real_data_dir, tmp_path):
+    sm = pytest.importorskip("statsmodels.api")
+    results = reproduce_severity(real_data_dir, tmp_path, progress=None)
+    assert results["units"].startswith("weighted mean Gamma unit deviance")
+    names = [m["name"] for m in results["models"]]
+    assert names == ["homogeneous", "GLM1"]
+    for m in results["models"]:
+        assert MODEL_KEYS <= set(m) and m["dispersion"] > 0
+    report = results["data_report"]
+    assert report["n_records_unmatched"] == 195
+    assert report["n_policies_claims_without_records"] == 9_116
+    assert results["data"]["n_learn"] + results["data"]["n_test"] == 24_944
+
+    # the GLM1 severity coefficients against statsmodels, on the same rows
+    freq = data_module.prepare_nsw2018(data_module.load_freq(real_data_dir))
+    learn_rows, _ = nsw2018_split(len(freq))
+    sev, _ = data_module.severity_data(
+        freq.iloc[np.sort(learn_rows)], data_module.load_sev(real_data_dir)
+    )
+    glm = GLM(get_preset("nsw2018_glm1"), "gamma").fit(sev, "ClaimAmount", weights="n_claims")
+    x = glm.features_.design_matrix(sev, intercept=True)
+    ref = sm.GLM(
+        sev["ClaimAmount"].to_numpy(),
+        x,
+        family=sm.families.Gamma(sm.families.links.Log()),
+        var_weights=sev["n_claims"].to_numpy(float),
+    ).fit(tol=1e-14, maxiter=500)
+    rel = np.abs(glm.coef_.to_numpy() - ref.params) / np.abs(ref.params)
+    assert rel.max() < 1e-6
+    assert glm.dispersion_ == pytest.approx(ref.scale, rel=1e-8)
+    assert results["models"][1]["dispersion"] == pytest.approx(glm.dispersion_, rel=1e-10)
+    assert (tmp_path / "results.md").read_text().count("GLM1") >= 1
