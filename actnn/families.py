@@ -60,6 +60,8 @@ class Family:
     name: str = ""
     #: Whether the dispersion is fixed at 1 (Poisson) or estimated (Gamma, Tweedie).
     fixed_dispersion: bool = False
+    #: Whether the log link is the family's canonical link (then Fisher scoring is Newton's method).
+    canonical_log_link: bool = False
 
     def unit_variance(self, mu: np.ndarray) -> np.ndarray:
         """Variance function ``V(mu)``."""
@@ -122,6 +124,7 @@ class Poisson(Family):
 
     name = "poisson"
     fixed_dispersion = True
+    canonical_log_link = True
     _support_text = "y >= 0"
 
     def _in_support(self, y):

@@ -111,7 +111,7 @@ def irls(
     weights: np.ndarray | None = None,
     terms: list[str] | None = None,
     tol: float = 1e-12,
-    coef_tol: float = 1e-10,
+    coef_tol: float = 1e-11,
     max_iter: int = 100,
 ) -> dict[str, Any]:
     """Maximum-likelihood coefficients of a log-link GLM by Fisher scoring (IRLS).
@@ -130,9 +130,14 @@ def irls(
         Convergence needs the relative change of the deviance, ``|D - D_old| / (|D| + 0.1)``,
         below ``tol`` (R's criterion, with a tighter default than R's 1e-8) ...
     coef_tol : float
-        ... and every coefficient step ``|b_new - b_old| / (|b_new| + 1)`` below ``coef_tol``:
-        Fisher scoring converges only linearly for non-canonical links (Gamma, Tweedie with log
-        link), where a small deviance change can hide coefficients still moving.
+        ... and the coefficients within ``coef_tol`` of the solution, in the scale
+        ``|b_new - b_old| / (|b_new| + 1)``: either the last step is below it, or the distance
+        still to go, estimated from the ratio ``r`` of the last two steps, is. Fisher scoring
+        converges only linearly for non-canonical links (Gamma, Tweedie with log link), where a
+        small deviance change can hide coefficients still moving: the estimate is the geometric
+        tail ``step r / (1 - r)``. For Poisson, whose log link is canonical, it is Newton's
+        method and converges quadratically: the estimate ``step r^2`` saves the last,
+        confirming iteration.
 
     Returns
     -------
@@ -155,7 +160,7 @@ def irls(
     coef[0] = math.log(np.sum(w * y) / np.sum(w * np.exp(off)))
     eta = x @ coef + off
     dev = family.deviance(y, np.exp(eta), w)
-    n_iter, converged = 0, False
+    n_iter, converged, prev_step = 0, False, np.inf
     while n_iter < max_iter:
         n_iter += 1
         mu = np.exp(eta)
@@ -172,9 +177,21 @@ def irls(
             new = (new + coef) / 2
         else:
             raise FloatingPointError("IRLS step halving failed: the deviance does not decrease")
-        step = np.max(np.abs(new - coef) / (np.abs(new) + 1.0))
-        converged = abs(dev_new - dev) / (abs(dev_new) + 0.1) < tol and step < coef_tol
-        coef, eta, dev = new, eta_new, dev_new
+        step = float(np.max(np.abs(new - coef) / (np.abs(new) + 1.0)))
+        # distance still to go, estimated from the contraction r of the steps: step r^2 where
+        # Fisher scoring is Newton's method (canonical link: quadratic convergence), else the
+        # geometric tail step r / (1 - r)
+        rate = step / prev_step
+        if rate >= 1.0:
+            remaining = np.inf
+        elif family.canonical_log_link:
+            remaining = step * rate**2
+        else:
+            remaining = step * rate / (1.0 - rate)
+        converged = abs(dev_new - dev) / (abs(dev_new) + 0.1) < tol and (
+            min(step, remaining) < coef_tol
+        )
+        coef, eta, dev, prev_step = new, eta_new, dev_new, step
         if converged:
             break
     if not converged:
