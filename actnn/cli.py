@@ -6,8 +6,33 @@ Errors are one line on stderr and a non-zero exit code; ``--debug`` shows the tr
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null: TensorFlow's C++ start-up lines ignore every log
+    setting (tensorflow/tensorflow#100442); Python errors raised inside still propagate."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _start_tensorflow() -> None:
+    """Import TensorFlow and initialise its devices quietly (the CLI's start-up, not the API's)."""
+    with _native_stderr_silenced():
+        import tensorflow as tf
+
+        tf.config.list_logical_devices()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
+        if not args.debug:
+            _start_tensorflow()
         if args.command == "demo":
             from .demo import run_demo
 

@@ -45,7 +45,7 @@ def run_demo(
     rows: list[dict[str, Any]] = []
     fitted: dict[str, GLM] = {}
     for name, preset in (("homogeneous", "homogeneous"), ("GLM1", "nsw2018_glm1")):
-        _say(progress, f"fitting the Poisson {name} GLM on {len(learn):,} policies")
+        _say(progress, f"fitting the Poisson model {name} on {len(learn):,} policies")
         model = GLM(get_preset(preset), "poisson", name=name)
         fitted[name] = model.fit(learn, "ClaimNb", exposure="Exposure")
         rows.append(_frequency_row(name, learn, test, model.predict(learn), model.predict(test)))
