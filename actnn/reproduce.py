@@ -120,6 +120,7 @@ def reproduce_nsw2018(
     Noll, A., Salzmann, R., Wüthrich, M. V. (2018). Case Study: French Motor Third-Party
     Liability Claims. SSRN 3164764, Table 5.
     """
+    _say(progress, "loading and checking freMTPL2freq")
     raw = data_module.load_freq(data_dir)
     dat = data_module.prepare_nsw2018(raw)
     learn_rows, test_rows = nsw2018_split(len(dat))
@@ -194,6 +195,7 @@ def reproduce_severity(
     weighted mean Gamma unit deviance; ``dispersion`` is the Pearson estimate of R's
     ``summary.glm``. The data inconsistencies found are in ``"data_report"``.
     """
+    _say(progress, "loading and checking freMTPL2freq and freMTPL2sev")
     freq_raw = data_module.load_freq(data_dir)
     sev_raw = data_module.load_sev(data_dir)
     dat = data_module.prepare_nsw2018(freq_raw)
