@@ -111,13 +111,16 @@ class Continuous(Feature):
     lower, upper : float, optional
         Caps applied next: ``min(max(x, lower), upper)``, e.g. ``upper=150`` for BonusMalus.
     log : bool
-        Take the natural log last, e.g. for Density.
+        Take the natural log next, e.g. for Density.
+    decimals : int, optional
+        Round last, e.g. ``round(log(Density), 2)`` of SW2019's network inputs.
     """
 
     mapping: Mapping[Any, float] | None = None
     lower: float | None = None
     upper: float | None = None
     log: bool = False
+    decimals: int | None = None
 
     kind: ClassVar[str] = "continuous"
 
@@ -150,6 +153,8 @@ class Continuous(Feature):
                     f"(first: {_first_rows(bad, x)})"
                 )
             x = np.log(x)
+        if self.decimals is not None:
+            x = np.round(x, self.decimals)
         return x
 
     def encode(self, df: pd.DataFrame) -> np.ndarray:

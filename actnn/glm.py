@@ -46,7 +46,11 @@ def build_glm_network(n_terms: int, *, name: str = "glm", dtype: str = "float64"
 
 
 def predict_network(
-    model: keras.Model, inputs: dict[str, np.ndarray], *, batch_size: int = _CHUNK_ROWS
+    model: keras.Model,
+    inputs: dict[str, np.ndarray],
+    *,
+    batch_size: int = _CHUNK_ROWS,
+    flatten: bool = True,
 ) -> np.ndarray:
     """Call a Keras model on large batches of ``inputs``, keeping each input's dtype.
 
@@ -59,11 +63,13 @@ def predict_network(
     out = []
     for start in range(0, n, batch_size):
         batch = {
-            k: keras.ops.convert_to_tensor(v[start : start + batch_size], dtype=dtypes.get(k))
+            k: keras.ops.convert_to_tensor(v[start : start + batch_size], dtype=dtypes[k])
             for k, v in inputs.items()
+            if k in dtypes
         }
         out.append(keras.ops.convert_to_numpy(model(batch, training=False)))
-    return np.concatenate(out).astype(np.float64).reshape(-1) if out else np.empty(0)
+    result = np.concatenate(out).astype(np.float64)
+    return result.reshape(-1) if flatten else result
 
 
 def _weighted_gram(x: np.ndarray, w: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

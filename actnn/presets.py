@@ -13,12 +13,14 @@ SSRN 3320525 (GLM2 with a polynomial in driver age).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from .features import Binned, Categorical, Continuous, Feature, FeatureSpec, Polynomial
+from .inputs import NetworkInputs
 from .schema import AREA_LEVELS
 
-__all__ = ["PRESETS", "get_preset"]
+__all__ = ["PRESETS", "get_preset", "sw2019_network_inputs"]
 
 _AREA = Continuous("Area", mapping={a: i + 1 for i, a in enumerate(AREA_LEVELS)}, name="AreaGLM")
 _VEHPOWER = Categorical("VehPower", upper=9, reference=4, name="VehPowerGLM")
@@ -93,3 +95,22 @@ def get_preset(name: str) -> FeatureSpec:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; valid: {', '.join(PRESETS)}")
     return PRESETS[name]()
+
+
+def sw2019_network_inputs() -> NetworkInputs:
+    """The network inputs of Schelldorfer & Wüthrich (2019) on freMTPL2.
+
+    Area (1..6), VehPower, pmin(VehAge, 20), pmin(DrivAge, 90), pmin(BonusMalus, 150),
+    round(log(Density), 2) and VehGas (binary) MinMax-scaled to [-1, 1]; VehBrand and Region as
+    integer codes for embedding layers.
+    """
+    numeric = (
+        dataclasses.replace(_AREA, name=None),
+        Continuous("VehPower"),
+        Continuous("VehAge", upper=20),
+        Continuous("DrivAge", upper=90),
+        Continuous("BonusMalus", upper=150),
+        Continuous("Density", log=True, decimals=2),
+        Continuous("VehGas", mapping={"Diesel": 0, "Regular": 1}),
+    )
+    return NetworkInputs(numeric, (Categorical("VehBrand"), Categorical("Region")))

@@ -1,0 +1,150 @@
+"""Network inputs: scaled numeric features and integer-coded categorical features.
+
+A GLM reads a design matrix; a network reads its features as they are, numeric ones scaled to a
+common range and categorical ones as integer codes into embedding layers. :class:`NetworkInputs`
+declares them with the same feature objects as a GLM's :class:`~actnn.features.FeatureSpec`
+(:class:`~actnn.features.Continuous` for transforms such as caps and logs,
+:class:`~actnn.features.Categorical` for levels), fits the scaling and the levels on the learning
+data, and turns any frame into the dict of arrays the network takes:
+
+- ``"numeric"``: float32 ``(n, k)``, each column scaled by the learning data's range to
+  ``[-1, 1]`` (``scaling="minmax"``, as Schelldorfer & Wüthrich 2019) or standardised
+  (``scaling="standard"``);
+- one int32 ``(n,)`` array of level codes per categorical feature, under the feature's label.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .features import Categorical, Continuous, FeatureSpec
+
+__all__ = ["NetworkInputs", "NUMERIC"]
+
+#: Name of the network input holding the scaled numeric features.
+NUMERIC = "numeric"
+
+_SCALINGS = ("minmax", "standard")
+
+
+@dataclass(frozen=True)
+class NetworkInputs:
+    """The inputs of a network: scaled numeric features and embedded categorical features.
+
+    Parameters
+    ----------
+    numeric : sequence of Continuous
+        Numeric features, transformed (mapping, caps, log, rounding) then scaled.
+    categorical : sequence of Categorical
+        Categorical features, given to the network as integer codes of their fitted levels.
+    scaling : {"minmax", "standard"}
+        ``"minmax"``: ``2 (x - min) / (max - min) - 1`` with the learning data's min and max;
+        ``"standard"``: ``(x - mean) / sd``.
+    centers, scales : tuple of float, optional
+        Set by :meth:`fit`: ``x_scaled = (x - center) / scale``.
+    """
+
+    numeric: tuple[Continuous, ...] = ()
+    categorical: tuple[Categorical, ...] = ()
+    scaling: str = "minmax"
+    centers: tuple[float, ...] | None = None
+    scales: tuple[float, ...] | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "numeric", tuple(self.numeric))
+        object.__setattr__(self, "categorical", tuple(self.categorical))
+        for f in self.numeric:
+            if not isinstance(f, Continuous):
+                raise TypeError(f"numeric features must be Continuous, got {type(f).__name__}")
+        for f in self.categorical:
+            if not isinstance(f, Categorical):
+                raise TypeError(f"categorical features must be Categorical, got {type(f).__name__}")
+        if self.scaling not in _SCALINGS:
+            raise ValueError(f"scaling must be one of {_SCALINGS}, got {self.scaling!r}")
+        labels = [f.label for f in (*self.numeric, *self.categorical)]
+        if len(set(labels)) != len(labels) or NUMERIC in labels:
+            raise ValueError(f"feature names must be unique and not {NUMERIC!r}: {labels}")
+
+    @property
+    def spec(self) -> FeatureSpec:
+        """The features as a FeatureSpec (for column checks)."""
+        return FeatureSpec((*self.numeric, *self.categorical))
+
+    @property
+    def numeric_names(self) -> list[str]:
+        return [f.label for f in self.numeric]
+
+    @property
+    def categorical_names(self) -> list[str]:
+        return [f.label for f in self.categorical]
+
+    @property
+    def is_fitted(self) -> bool:
+        return self.centers is not None and all(f.is_fitted for f in self.categorical)
+
+    def n_levels(self) -> dict[str, int]:
+        """Number of levels of each categorical feature (the embedding's input dimension)."""
+        return {f.label: len(f.levels) for f in self.categorical}
+
+    def fit(self, df: pd.DataFrame) -> NetworkInputs:
+        """Fix the scaling of the numeric features and the levels of the categorical ones."""
+        self.spec.check_columns(df)
+        raw = self._raw_numeric(df)
+        if self.scaling == "minmax":
+            low, high = raw.min(axis=0), raw.max(axis=0)
+            centers, scales = (high + low) / 2, (high - low) / 2
+        else:
+            centers, scales = raw.mean(axis=0), raw.std(axis=0)
+        constant = [f.label for f, s in zip(self.numeric, scales, strict=True) if s == 0]
+        if constant:
+            raise ValueError(f"numeric features constant on the learning data: {constant}")
+        return dataclasses.replace(
+            self,
+            categorical=tuple(f.fit(df) for f in self.categorical),
+            centers=tuple(float(c) for c in centers),
+            scales=tuple(float(s) for s in scales),
+        )
+
+    def _raw_numeric(self, df: pd.DataFrame) -> np.ndarray:
+        if not self.numeric:
+            return np.empty((len(df), 0))
+        return np.column_stack([f.values(df) for f in self.numeric])
+
+    def transform(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The network's input arrays for ``df`` (see the module docstring)."""
+        if not self.is_fitted:
+            raise RuntimeError("the network inputs are not fitted: call .fit(learning data) first")
+        self.spec.check_columns(df)
+        scaled = (self._raw_numeric(df) - np.asarray(self.centers)) / np.asarray(self.scales)
+        out: dict[str, np.ndarray] = {NUMERIC: scaled.astype(np.float32)}
+        for f in self.categorical:
+            out[f.label] = f.codes(df).astype(np.int32)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "numeric": [f.to_dict() for f in self.numeric],
+            "categorical": [f.to_dict() for f in self.categorical],
+            "scaling": self.scaling,
+            "centers": None if self.centers is None else list(self.centers),
+            "scales": None if self.scales is None else list(self.scales),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NetworkInputs:
+        numeric = FeatureSpec.from_dict({"features": data["numeric"]}).features
+        categorical = FeatureSpec.from_dict({"features": data["categorical"]}).features
+        fitted = data.get("centers") is not None
+        return cls(
+            numeric,  # type: ignore[arg-type]
+            categorical,  # type: ignore[arg-type]
+            scaling=data["scaling"],
+            centers=tuple(data["centers"]) if fitted else None,
+            scales=tuple(data["scales"]) if fitted else None,
+        )

@@ -1,0 +1,421 @@
+"""Feed-forward networks and CANNs for frequency and severity, on top of the exact GLM.
+
+Every network here is one Keras functional model built from registered, serializable layers (no
+``Lambda``), in three sections:
+
+1. inputs: ``"numeric"`` (scaled numeric features), one integer input per categorical feature,
+   ``"offset"`` (float64: ``log(exposure)``, plus the GLM's linear predictor in a CANN), and for
+   a nested CANN ``"x"`` (the GLM's design matrix);
+2. layers: an embedding per categorical feature, the hidden layers (float32), the ``output``
+   unit (float64, so that the exact balance correction keeps its precision);
+3. wiring: ``eta = output(hidden) + offset [+ glm_linear_predictor(x)]`` and ``mu = exp(eta)``.
+
+The model's output is ``mu``; ``eta_model`` gives ``eta`` for training on the deviance.
+
+References
+----------
+Schelldorfer, J., Wüthrich, M. V. (2019). Nesting Classical Actuarial Models into Neural
+Networks. SSRN 3320525.
+Wüthrich, M. V. (2020). Bias regularization in neural network models for general insurance
+pricing. European Actuarial Journal 10, 179-202.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+
+from .families import Family, get_family
+from .glm import GLM, irls, predict_network
+from .inputs import NUMERIC, NetworkInputs
+from .training import History, train
+
+__all__ = ["build_network", "FNN", "CANN"]
+
+OFFSET = "offset"
+GLM_INPUT = "x"
+
+
+def build_network(
+    inputs: NetworkInputs,
+    *,
+    hidden: Sequence[int] = (20, 15, 10),
+    activation: str = "tanh",
+    embedding_dim: int | Mapping[str, int] = 2,
+    output_bias: float = 0.0,
+    zero_output: bool = False,
+    glm_terms: int | None = None,
+    glm_trainable: bool = False,
+    name: str = "network",
+) -> keras.Model:
+    """Build a network ``mu = exp(output(hidden(features)) + offset [+ GLM part])``.
+
+    Parameters
+    ----------
+    inputs : NetworkInputs
+        Fitted network inputs (they give the numeric width and the number of levels).
+    hidden : sequence of int
+        Units of the hidden layers.
+    activation : str
+        Activation of the hidden layers.
+    embedding_dim : int or dict
+        Embedding dimension, for all categorical features or per feature label.
+    output_bias : float
+        Initial bias of the output unit, e.g. the homogeneous model's log frequency.
+    zero_output : bool
+        Start the output unit at zero (kernel and bias): a CANN then starts exactly at its GLM.
+    glm_terms : int, optional
+        Nest a GLM: an input ``"x"`` of this width enters a float64 ``glm_linear_predictor``
+        unit (its weights are set by the caller) added to ``eta``.
+    glm_trainable : bool
+        Whether the nested GLM's coefficients are trained with the network.
+    """
+    if not inputs.is_fitted:
+        raise RuntimeError("fit the NetworkInputs on the learning data before building a network")
+    levels = inputs.n_levels()
+    dims = (
+        {label: int(embedding_dim) for label in levels}
+        if isinstance(embedding_dim, int)
+        else {label: int(embedding_dim[label]) for label in levels}
+    )
+
+    # 1. inputs
+    numeric = keras.Input((len(inputs.numeric),), name=NUMERIC, dtype="float32")
+    codes = {label: keras.Input((), name=label, dtype="int32") for label in levels}
+    offset = keras.Input((1,), name=OFFSET, dtype="float64")
+    model_inputs: dict[str, Any] = {NUMERIC: numeric, **codes, OFFSET: offset}
+
+    # 2. layers
+    embeddings = {
+        label: keras.layers.Embedding(n, dims[label], name=f"{label}_embedding")
+        for label, n in levels.items()
+    }
+    hidden_layers = [
+        keras.layers.Dense(units, activation=activation, name=f"hidden_{i + 1}")
+        for i, units in enumerate(hidden)
+    ]
+    init = "zeros" if zero_output else "glorot_uniform"
+    output = keras.layers.Dense(
+        1,
+        name="output",
+        dtype="float64",
+        kernel_initializer=init,
+        bias_initializer=keras.initializers.Constant(0.0 if zero_output else output_bias),
+    )
+
+    # 3. wiring
+    parts = [numeric] + [embeddings[label](codes[label]) for label in levels]
+    z = keras.layers.Concatenate(name="features")(parts) if len(parts) > 1 else parts[0]
+    for layer in hidden_layers:
+        z = layer(z)
+    summands = [output(z), offset]
+    if glm_terms is not None:
+        x = keras.Input((glm_terms,), name=GLM_INPUT, dtype="float64")
+        model_inputs[GLM_INPUT] = x
+        glm_part = keras.layers.Dense(
+            1, name="glm_linear_predictor", dtype="float64", trainable=glm_trainable
+        )
+        summands.append(glm_part(x))
+    eta = keras.layers.Add(name="eta", dtype="float64")(summands)
+    mu = keras.layers.Activation("exponential", name="mu", dtype="float64")(eta)
+    return keras.Model(model_inputs, mu, name=name)
+
+
+def eta_model(model: keras.Model) -> keras.Model:
+    """The same network (shared weights) with output ``eta`` instead of ``mu``."""
+    return keras.Model(model.inputs, model.get_layer("eta").output)
+
+
+def last_hidden_model(model: keras.Model) -> keras.Model:
+    """The same network with output the input of the ``output`` unit (last hidden layer)."""
+    return keras.Model(model.inputs, model.get_layer("output").input)
+
+
+class _NetworkModel:
+    """Shared fitting, prediction and balance correction of FNN and CANN."""
+
+    def __init__(
+        self,
+        inputs: NetworkInputs,
+        family: str | Family = "poisson",
+        *,
+        hidden: Sequence[int] = (20, 15, 10),
+        activation: str = "tanh",
+        embedding_dim: int | Mapping[str, int] = 2,
+        epochs: int = 200,
+        batch_size: int = 10_000,
+        learning_rate: float = 0.002,
+        validation_fraction: float = 0.1,
+        patience: int | None = 20,
+        seed: int = 0,
+        verbose: int = 1,
+        name: str | None = None,
+    ):
+        if not isinstance(inputs, NetworkInputs):
+            raise TypeError(f"inputs must be NetworkInputs, got {type(inputs).__name__}")
+        if not 0.0 <= validation_fraction < 1.0:
+            raise ValueError(f"validation_fraction must be in [0, 1), got {validation_fraction}")
+        self.inputs = inputs
+        self.family = family
+        self.hidden = tuple(hidden)
+        self.activation = activation
+        self.embedding_dim = embedding_dim
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.seed = seed
+        self.verbose = verbose
+        self.name = name
+
+    # -- subclasses say how the offset is made and how the network starts
+    def _offset(self, data: pd.DataFrame, exposure: np.ndarray | None) -> np.ndarray:
+        return np.zeros(len(data)) if exposure is None else np.log(exposure)
+
+    def _build(self, y: np.ndarray, offset: np.ndarray, w: np.ndarray) -> keras.Model:
+        raise NotImplementedError
+
+    def _extra_inputs(self, data: pd.DataFrame) -> dict[str, np.ndarray]:
+        return {}
+
+    # -- data
+    def _exposure(self, data: pd.DataFrame, exposure: Any) -> np.ndarray | None:
+        from .glm import _column, _positive
+
+        if exposure is None:
+            if not getattr(self, "uses_exposure_", False):
+                return None
+            if self.exposure_ is None or self.exposure_ not in data.columns:
+                raise ValueError("this model was fitted with an exposure: pass exposure=...")
+            exposure = self.exposure_
+        values, _ = _column(data, exposure, "exposure")
+        return _positive(values, "exposure")
+
+    def network_inputs(self, data: pd.DataFrame, *, exposure: Any = None) -> dict[str, np.ndarray]:
+        """The dict of arrays the Keras network takes for ``data``."""
+        self._check_fitted()
+        return self._network_inputs(data, self._exposure(data, exposure))
+
+    def _network_inputs(self, data: pd.DataFrame, exposure: np.ndarray | None) -> dict:
+        arrays = self.inputs_.transform(data)
+        arrays[OFFSET] = self._offset(data, exposure)[:, None]
+        arrays.update(self._extra_inputs(data))
+        return arrays
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "keras_model_"):
+            raise RuntimeError(f"this {type(self).__name__} is not fitted yet: call fit first")
+
+    # -- fitting
+    def fit(
+        self,
+        data: pd.DataFrame,
+        response: Any,
+        *,
+        exposure: Any = None,
+        weights: Any = None,
+    ):
+        """Train the network on ``data`` (learning data; the validation rows are carved from it).
+
+        Parameters as :meth:`actnn.glm.GLM.fit`. The last ``validation_fraction`` of a seeded
+        permutation of the rows is held out for early stopping.
+        """
+        from .glm import _column, _positive
+
+        started = time.perf_counter()
+        self.family_ = get_family(self.family)
+        y, self.response_ = _column(data, response, "response")
+        y = self.family_.check_response(y, self.response_ or "response")
+        self.uses_exposure_ = exposure is not None
+        self.exposure_ = exposure if isinstance(exposure, str) else None
+        v = self._exposure(data, exposure) if exposure is not None else None
+        w = np.ones(len(y))
+        if weights is not None:
+            w, _ = _column(data, weights, "weights")
+            w = _positive(w, "weights")
+        self.weights_ = weights if isinstance(weights, str) else None
+        self.inputs_ = self.inputs.fit(data)
+        self._prepare(data)
+        arrays = self._network_inputs(data, v)
+
+        keras.utils.set_random_seed(self.seed)
+        self.keras_model_ = self._build(y, arrays[OFFSET][:, 0], w)
+        order = np.random.default_rng(self.seed).permutation(len(y))
+        n_val = int(round(self.validation_fraction * len(y)))
+        val_rows, fit_rows = np.sort(order[:n_val]), np.sort(order[n_val:])
+        def take(rows: np.ndarray) -> dict[str, np.ndarray]:
+            return {k: a[rows] for k, a in arrays.items()}
+
+        validation = (take(val_rows), y[val_rows], w[val_rows]) if n_val else None
+        self.history_: History = train(
+            eta_model(self.keras_model_),
+            take(fit_rows),
+            y[fit_rows],
+            self.family_,
+            weights=w[fit_rows],
+            validation=validation,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            optimizer=keras.optimizers.Nadam(self.learning_rate),
+            patience=self.patience,
+            seed=self.seed,
+            verbose=self.verbose,
+        )
+        self.balance_corrected_ = False
+        self.fit_seconds_ = time.perf_counter() - started
+        return self
+
+    def _prepare(self, data: pd.DataFrame) -> None:
+        """Hook for what a subclass fixes on the learning data before the network is built."""
+
+    # -- prediction
+    def predict(self, data: pd.DataFrame, *, exposure: Any = None) -> np.ndarray:
+        """Expected response ``mu``: expected claim counts for a model fitted with exposure."""
+        return predict_network(self.keras_model_, self.network_inputs(data, exposure=exposure))
+
+    def predict_frequency(self, data: pd.DataFrame) -> np.ndarray:
+        """Expected claims per unit of exposure."""
+        ones = np.ones(len(data)) if self.uses_exposure_ else None
+        return self.predict(data, exposure=ones)
+
+    @property
+    def n_params_(self) -> int:
+        """Number of trainable weights."""
+        self._check_fitted()
+        return int(sum(np.prod(w.shape) for w in self.keras_model_.trainable_weights))
+
+    # -- balance correction
+    def balance_correct(
+        self, data: pd.DataFrame, response: Any = None, *, exposure: Any = None, weights: Any = None
+    ):
+        """Restore the balance property on the learning data (Wüthrich 2020).
+
+        Poisson: the ``output`` unit is refitted as an exact GLM (IRLS, log link, intercept) on
+        the activations of the last hidden layer, with the network's offset; then the sum of the
+        predictions equals the sum of the observed responses on ``data``. Other families (log
+        link is not their canonical link): only the output bias moves, by
+        ``log(sum w y / sum w mu)``. Returns self; the model stays one Keras model.
+
+        Notes
+        -----
+        Pass the learning data that the network was fitted on (all of it, validation rows
+        included), with the same response, exposure and weights (defaults: those named at fit).
+        """
+        from .glm import _column
+
+        self._check_fitted()
+        response = response if response is not None else self.response_
+        if response is None:
+            raise ValueError("pass the response (the model was fitted with an array)")
+        y, _ = _column(data, response, "response")
+        w = np.ones(len(y))
+        if weights is not None or self.weights_ is not None:
+            w, _ = _column(data, weights if weights is not None else self.weights_, "weights")
+        arrays = self.network_inputs(data, exposure=exposure)
+        out = self.keras_model_.get_layer("output")
+        if self.family_.canonical_log_link:
+            z = predict_network(last_hidden_model(self.keras_model_), arrays, flatten=False)
+            x = np.column_stack([np.ones(len(z)), z])
+            eta_rest = predict_network(eta_model(self.keras_model_), arrays) - (
+                predict_network(keras.Model(self.keras_model_.inputs, out.output), arrays)
+            )
+            sol = irls(x, y, self.family_, offset=eta_rest, weights=w)
+            out.set_weights([sol["coef"][1:, None], sol["coef"][:1]])
+        else:
+            mu = self.predict(data, exposure=exposure)
+            kernel, bias = out.get_weights()
+            out.set_weights([kernel, bias + math.log(np.sum(w * y) / np.sum(w * mu))])
+        self.balance_corrected_ = True
+        return self
+
+
+class FNN(_NetworkModel):
+    """A feed-forward network with embeddings: ``mu = exposure * exp(network(x))``.
+
+    The output bias starts at the homogeneous model (the log of the observed mean frequency).
+    Parameters are those of the training (see :class:`CANN` for the full list).
+    """
+
+    def _build(self, y, offset, w):
+        bias = math.log(np.sum(w * y) / np.sum(w * np.exp(offset)))
+        return build_network(
+            self.inputs_,
+            hidden=self.hidden,
+            activation=self.activation,
+            embedding_dim=self.embedding_dim,
+            output_bias=bias,
+            name=self.name or "fnn",
+        )
+
+
+class CANN(_NetworkModel):
+    """Combined actuarial neural network: a fitted GLM plus a network on its linear predictor.
+
+    ``eta = glm_eta(x) + output(network(x))``; the output unit starts at zero, so the untrained
+    CANN predicts exactly the GLM.
+
+    Parameters
+    ----------
+    glm : GLM
+        A fitted GLM of the same family (and exposure), e.g. SW2019's GLM2.
+    inputs : NetworkInputs
+        The network part's features.
+    nested : bool
+        False (SW2019's shortcut): the GLM's linear predictor enters as a fixed offset.
+        True: the GLM's design matrix is an input and its coefficients a float64 unit inside the
+        network, frozen unless ``glm_trainable``.
+    glm_trainable : bool
+        Train the nested GLM coefficients with the network (only with ``nested=True``).
+    family, hidden, activation, embedding_dim, epochs, batch_size, learning_rate,
+    validation_fraction, patience, seed, verbose, name
+        As for :class:`FNN`: hidden layers (default (20, 15, 10), tanh), embedding dimension,
+        Nadam with ``learning_rate``, early stopping on a validation share of the learning data
+        with ``patience``, ``seed`` for initialisation and shuffling, ``verbose`` for the
+        progress bar.
+    """
+
+    def __init__(self, glm: GLM, inputs: NetworkInputs, *, nested: bool = False,
+                 glm_trainable: bool = False, **kwargs):  # fmt: skip
+        if not isinstance(glm, GLM) or not hasattr(glm, "coef_"):
+            raise TypeError("glm must be a fitted actnn GLM")
+        if glm_trainable and not nested:
+            raise ValueError("glm_trainable needs nested=True (an offset has no weights)")
+        kwargs.setdefault("family", glm.family)
+        super().__init__(inputs, **kwargs)
+        if get_family(self.family).name != glm.family_.name:
+            raise ValueError(f"the GLM is {glm.family_.name}, the CANN {self.family}")
+        self.glm = glm
+        self.nested = nested
+        self.glm_trainable = glm_trainable
+
+    def _offset(self, data, exposure):
+        base = super()._offset(data, exposure)
+        if self.nested:
+            return base
+        return base + self.glm.linear_predictor(data, exposure=np.ones(len(data)))
+
+    def _extra_inputs(self, data):
+        return {GLM_INPUT: self.glm.design_matrix(data)} if self.nested else {}
+
+    def _build(self, y, offset, w):
+        model = build_network(
+            self.inputs_,
+            hidden=self.hidden,
+            activation=self.activation,
+            embedding_dim=self.embedding_dim,
+            zero_output=True,
+            glm_terms=len(self.glm.coef_) - 1 if self.nested else None,
+            glm_trainable=self.glm_trainable,
+            name=self.name or "cann",
+        )
+        if self.nested:
+            coef = self.glm.coef_.to_numpy()
+            model.get_layer("glm_linear_predictor").set_weights([coef[1:, None], coef[:1]])
+        return model

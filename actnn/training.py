@@ -1,0 +1,182 @@
+"""Training of actnn's networks: a compiled epoch, early stopping on a validation set, history.
+
+:func:`train` fits a Keras network whose output is the linear predictor ``eta`` by minimising the
+family's deviance. It holds the data as tensors, runs a whole epoch (shuffle, every mini-batch,
+every optimiser step) inside one ``tf.function`` and evaluates the validation loss in large
+batches, so the per-batch cost of ``keras.Model.fit`` (Python callbacks, data adapters,
+host-to-device copies) is not paid. Early stopping keeps the weights of the best validation epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .families import Family
+
+__all__ = ["History", "train", "TrainingStopped"]
+
+
+class TrainingStopped(FloatingPointError):
+    """The loss became NaN or infinite; the model holds the best weights seen before."""
+
+
+@dataclass
+class History:
+    """What happened in training: losses per epoch (mean unit deviance), times, best epoch."""
+
+    loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_early: bool = False
+
+    @property
+    def epochs(self) -> int:
+        return len(self.loss)
+
+    def to_dict(self) -> dict:
+        return {
+            "loss": self.loss,
+            "val_loss": self.val_loss,
+            "seconds": self.seconds,
+            "best_epoch": self.best_epoch,
+            "stopped_early": self.stopped_early,
+        }
+
+
+def _tensors(arrays: dict[str, np.ndarray]) -> dict[str, tf.Tensor]:
+    return {k: tf.constant(v) for k, v in arrays.items()}
+
+
+def _mean_deviance(family: Family, y, eta, w):
+    d = family.keras_unit_deviance(y, eta)
+    return tf.reduce_sum(w * d) / tf.reduce_sum(w)
+
+
+def train(
+    eta_model: keras.Model,
+    inputs: dict[str, np.ndarray],
+    y: np.ndarray,
+    family: Family,
+    *,
+    weights: np.ndarray | None = None,
+    validation: tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None] | None = None,
+    epochs: int = 100,
+    batch_size: int = 10_000,
+    optimizer: keras.optimizers.Optimizer | None = None,
+    patience: int | None = 20,
+    seed: int = 0,
+    verbose: int = 1,
+) -> History:
+    """Train ``eta_model`` (output ``eta``, shape ``(n, 1)``, float64) on the family's deviance.
+
+    Parameters
+    ----------
+    eta_model : keras.Model
+        Network from the input dict to the linear predictor, offset included.
+    inputs, y, weights : arrays
+        Learning data: the network's inputs, the response and case weights (default 1).
+    validation : (inputs, y, weights), optional
+        Data for early stopping, carved from the learning data by the caller (never the test
+        data). Without it, training runs all epochs and keeps the epoch with the lowest
+        training loss.
+    epochs, batch_size : int
+        Passes over the data and rows per optimiser step.
+    optimizer : keras Optimizer, optional
+        Default ``keras.optimizers.Nadam()``.
+    patience : int, optional
+        Stop after this many epochs without a better validation loss; the weights of the best
+        epoch are restored. None: never stop early (the best weights are still restored).
+    seed : int
+        Seed of the shuffling (the weights' initialisation is the builder's).
+    verbose : int
+        0 silent; 1 a progress bar with the losses.
+
+    Returns
+    -------
+    History
+
+    Raises
+    ------
+    TrainingStopped
+        If the training loss turns NaN or infinite; the model then holds the best weights.
+    """
+    optimizer = optimizer or keras.optimizers.Nadam()
+    n = len(y)
+    dtype = eta_model.outputs[0].dtype
+    data = _tensors(inputs)
+    y_t = tf.constant(np.asarray(y, dtype=dtype).reshape(-1, 1))
+    w_t = tf.constant(
+        (np.ones(n) if weights is None else np.asarray(weights)).astype(dtype).reshape(-1, 1)
+    )
+    steps = math.ceil(n / batch_size)
+    variables = eta_model.trainable_variables
+    optimizer.build(variables)
+
+    @tf.function(reduce_retracing=True)
+    def run_epoch(order):
+        total = tf.constant(0.0, dtype=dtype)
+        for step in tf.range(steps):
+            rows = order[step * batch_size : (step + 1) * batch_size]
+            batch = {k: tf.gather(v, rows) for k, v in data.items()}
+            y_b, w_b = tf.gather(y_t, rows), tf.gather(w_t, rows)
+            with tf.GradientTape() as tape:
+                loss = _mean_deviance(family, y_b, eta_model(batch, training=True), w_b)
+            optimizer.apply(tape.gradient(loss, variables), variables)
+            total += loss * tf.reduce_sum(w_b)
+        return total / tf.reduce_sum(w_t)
+
+    evaluate = None
+    if validation is not None:
+        v_inputs, v_y, v_w = validation
+        v_data = _tensors(v_inputs)
+        v_y_t = tf.constant(np.asarray(v_y, dtype=dtype).reshape(-1, 1))
+        v_w_t = tf.constant(
+            (np.ones(len(v_y)) if v_w is None else np.asarray(v_w)).astype(dtype).reshape(-1, 1)
+        )
+
+        @tf.function
+        def evaluate():
+            return _mean_deviance(family, v_y_t, eta_model(v_data, training=False), v_w_t)
+
+    rng = np.random.default_rng(seed)
+    history = History()
+    best = (np.inf, [w.copy() for w in eta_model.get_weights()])
+    waited = 0
+    bar = keras.utils.Progbar(epochs, unit_name="epoch") if verbose else None
+    for epoch in range(epochs):
+        started = time.perf_counter()
+        loss = float(run_epoch(tf.constant(rng.permutation(n).astype(np.int32))))
+        if not math.isfinite(loss):
+            eta_model.set_weights(best[1])
+            raise TrainingStopped(
+                f"the training loss became {loss} in epoch {epoch + 1}; the weights of epoch "
+                f"{history.best_epoch or 0} (the best so far) are restored. Lower the learning "
+                "rate or check the inputs for extreme values."
+            )
+        history.loss.append(loss)
+        monitored = loss
+        if evaluate is not None:
+            monitored = float(evaluate())
+            history.val_loss.append(monitored)
+        history.seconds.append(time.perf_counter() - started)
+        if monitored < best[0]:
+            best = (monitored, [w.copy() for w in eta_model.get_weights()])
+            history.best_epoch = epoch + 1
+            waited = 0
+        else:
+            waited += 1
+        if bar is not None:
+            values = [("loss", loss)] + ([("val_loss", monitored)] if evaluate else [])
+            bar.update(epoch + 1, values=values)
+        if evaluate is not None and patience is not None and waited >= patience:
+            history.stopped_early = True
+            break
+    eta_model.set_weights(best[1])
+    return history
