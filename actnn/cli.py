@@ -50,13 +50,21 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1, help="simulation seed")
 
     rep = sub.add_parser("reproduce", help="reproduce a published table on freMTPL2")
-    rep.add_argument("study", choices=["nsw2018", "severity"], help="which table")
+    rep.add_argument("study", choices=["nsw2018", "severity", "sw2019"], help="which table")
     rep.add_argument(
         "--data-dir",
         default=None,
         help="folder with freMTPL2freq / freMTPL2sev (default: $ACTNN_DATA_DIR, then the cache)",
     )
     rep.add_argument("--out", required=True, help="output folder for results.json and results.md")
+    rep.add_argument(
+        "--quick", action="store_true", help="sw2019: one seed of CANN2 and a 2-member ensemble"
+    )
+    rep.add_argument(
+        "--checkpoint-dir",
+        default=None,
+        help="sw2019: save nagging members here as they finish; a rerun resumes",
+    )
     return parser
 
 
@@ -73,10 +81,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             from . import reproduce
 
-            run = {"nsw2018": reproduce.reproduce_nsw2018, "severity": reproduce.reproduce_severity}
-            results = run[args.study](args.data_dir, args.out)
+            if args.study == "sw2019":
+                from .case_sw2019 import reproduce_sw2019
+
+                reproduce_sw2019(
+                    args.data_dir, args.out, quick=args.quick, checkpoint_dir=args.checkpoint_dir
+                )
+            else:
+                run = {
+                    "nsw2018": reproduce.reproduce_nsw2018,
+                    "severity": reproduce.reproduce_severity,
+                }
+                run[args.study](args.data_dir, args.out)
             print(f"results written to {args.out}/results.json and {args.out}/results.md")
-            del results
     except KeyboardInterrupt:
         print("actnn: interrupted", file=sys.stderr)
         return 130

@@ -36,7 +36,7 @@ from .glm import GLM, irls, predict_network
 from .inputs import NUMERIC, NetworkInputs
 from .training import History, train
 
-__all__ = ["build_network", "FNN", "CANN"]
+__all__ = ["build_network", "FNN", "CANN", "LocalGLMnet", "LocalLinear"]
 
 OFFSET = "offset"
 GLM_INPUT = "x"
@@ -179,7 +179,8 @@ class _NetworkModel:
     def _offset(self, data: pd.DataFrame, exposure: np.ndarray | None) -> np.ndarray:
         return np.zeros(len(data)) if exposure is None else np.log(exposure)
 
-    def _build(self, y: np.ndarray, offset: np.ndarray, w: np.ndarray) -> keras.Model:
+    def _build(self, arrays: dict[str, np.ndarray], y: np.ndarray, w: np.ndarray) -> keras.Model:
+        """The network, initialised, for the learning data's ``arrays``, response and weights."""
         raise NotImplementedError
 
     def _extra_inputs(self, data: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -242,14 +243,14 @@ class _NetworkModel:
             w = _positive(w, "weights")
         self.weights_ = weights if isinstance(weights, str) else None
         self.inputs_ = self.inputs.fit(data)
-        self._prepare(data)
         arrays = self._network_inputs(data, v)
 
         keras.utils.set_random_seed(self.seed)
-        self.keras_model_ = self._build(y, arrays[OFFSET][:, 0], w)
+        self.keras_model_ = self._build(arrays, y, w)
         order = np.random.default_rng(self.seed).permutation(len(y))
         n_val = int(round(self.validation_fraction * len(y)))
         val_rows, fit_rows = np.sort(order[:n_val]), np.sort(order[n_val:])
+
         def take(rows: np.ndarray) -> dict[str, np.ndarray]:
             return {k: a[rows] for k, a in arrays.items()}
 
@@ -271,9 +272,6 @@ class _NetworkModel:
         self.balance_corrected_ = False
         self.fit_seconds_ = time.perf_counter() - started
         return self
-
-    def _prepare(self, data: pd.DataFrame) -> None:
-        """Hook for what a subclass fixes on the learning data before the network is built."""
 
     # -- prediction
     def predict(self, data: pd.DataFrame, *, exposure: Any = None) -> np.ndarray:
@@ -343,8 +341,8 @@ class FNN(_NetworkModel):
     Parameters are those of the training (see :class:`CANN` for the full list).
     """
 
-    def _build(self, y, offset, w):
-        bias = math.log(np.sum(w * y) / np.sum(w * np.exp(offset)))
+    def _build(self, arrays, y, w):
+        bias = math.log(np.sum(w * y) / np.sum(w * np.exp(arrays[OFFSET][:, 0])))
         return build_network(
             self.inputs_,
             hidden=self.hidden,
@@ -404,7 +402,7 @@ class CANN(_NetworkModel):
     def _extra_inputs(self, data):
         return {GLM_INPUT: self.glm.design_matrix(data)} if self.nested else {}
 
-    def _build(self, y, offset, w):
+    def _build(self, arrays, y, w):
         model = build_network(
             self.inputs_,
             hidden=self.hidden,
@@ -419,3 +417,134 @@ class CANN(_NetworkModel):
             coef = self.glm.coef_.to_numpy()
             model.get_layer("glm_linear_predictor").set_weights([coef[1:, None], coef[:1]])
         return model
+
+
+@keras.saving.register_keras_serializable(package="actnn")
+class LocalLinear(keras.layers.Layer):
+    """``b0 + sum_j beta_j(x) x_j`` from inputs ``[beta, x]``, with a trainable intercept ``b0``.
+
+    The output layer of a LocalGLMnet (Richman & Wüthrich 2023).
+    """
+
+    def __init__(self, intercept_initializer: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.intercept_initializer = float(intercept_initializer)
+
+    def build(self, input_shape):
+        self.intercept = self.add_weight(
+            shape=(1,),
+            initializer=keras.initializers.Constant(self.intercept_initializer),
+            name="intercept",
+        )
+
+    def call(self, inputs):
+        beta, x = inputs
+        return keras.ops.sum(beta * keras.ops.cast(x, beta.dtype), axis=-1, keepdims=True) + (
+            self.intercept
+        )
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], 1)
+
+    def get_config(self):
+        return {**super().get_config(), "intercept_initializer": self.intercept_initializer}
+
+
+class LocalGLMnet(_NetworkModel):
+    """LocalGLMnet: a GLM whose coefficients are functions of the features (RW2023).
+
+    ``eta = b0 + sum_j beta_j(x) x_j + offset``, with ``beta(x)`` the output of a network on the
+    same features ``x``: the scaled numeric features and the dummies (reference = first level) of
+    the categorical ones. The ``beta`` layer starts with zero kernel and the coefficients of the
+    exact GLM on ``x`` as bias, so the untrained model is that GLM. The variable importance of
+    feature ``j`` is the mean of ``|beta_j(x)|`` (:meth:`variable_importance`).
+
+    Parameters as :class:`FNN` (``embedding_dim`` is not used).
+
+    References
+    ----------
+    Richman, R., Wüthrich, M. V. (2023). LocalGLMnet: interpretable deep learning for tabular
+    data. Scandinavian Actuarial Journal 2023(1), 71-95.
+    """
+
+    def terms(self) -> list[str]:
+        """Names of the features ``x_j`` (numeric labels, then ``<feature><level>`` dummies)."""
+        names = list(self.inputs_.numeric_names)
+        for f in self.inputs_.categorical:
+            names += [f"{f.label}{level}" for level in f.levels[1:]]
+        return names
+
+    def _network_inputs(self, data, exposure):
+        arrays = self.inputs_.transform(data)
+        blocks = [arrays[NUMERIC].astype(np.float64)]
+        for f in self.inputs_.categorical:
+            dummies = arrays[f.label][:, None] == np.arange(1, len(f.levels))[None, :]
+            blocks.append(dummies.astype(np.float64))
+        design = np.concatenate(blocks, axis=1)
+        return {GLM_INPUT: design, OFFSET: self._offset(data, exposure)[:, None]}
+
+    def _build(self, arrays, y, w):
+        x, offset = arrays[GLM_INPUT], arrays[OFFSET][:, 0]
+        glm = irls(np.column_stack([np.ones(len(x)), x]), y, self.family_, offset=offset,
+                   weights=w, terms=["(Intercept)", *self.terms()])  # fmt: skip
+        self.glm_coef_ = pd.Series(glm["coef"], index=["(Intercept)", *self.terms()])
+        q = x.shape[1]
+
+        # 1. inputs; 2. layers; 3. wiring
+        design = keras.Input((q,), name=GLM_INPUT, dtype="float64")
+        offset_in = keras.Input((1,), name=OFFSET, dtype="float64")
+        hidden_layers = [
+            keras.layers.Dense(units, activation=self.activation, name=f"hidden_{i + 1}")
+            for i, units in enumerate(self.hidden)
+        ]
+        beta_layer = keras.layers.Dense(q, name="beta", dtype="float64",
+                                        kernel_initializer="zeros")  # fmt: skip
+        local = LocalLinear(name="output", dtype="float64")
+        z = design
+        for layer in hidden_layers:
+            z = layer(z)
+        eta = keras.layers.Add(name="eta", dtype="float64")([local([beta_layer(z), design]),
+                                                             offset_in])  # fmt: skip
+        mu = keras.layers.Activation("exponential", name="mu", dtype="float64")(eta)
+        model = keras.Model({GLM_INPUT: design, OFFSET: offset_in}, mu,
+                            name=self.name or "localglmnet")  # fmt: skip
+        # the exact GLM, written after building (a Constant initializer would round to float32)
+        beta_layer.set_weights([np.zeros((z.shape[-1], q)), glm["coef"][1:]])
+        local.set_weights([glm["coef"][:1]])
+        return model
+
+    def balance_correct(self, data, response=None, *, exposure=None, weights=None):
+        """Shift the intercept ``b0`` by ``log(sum w y / sum w mu)``: balance on ``data``."""
+        from .glm import _column
+
+        self._check_fitted()
+        y, _ = _column(data, response if response is not None else self.response_, "response")
+        w = np.ones(len(y))
+        if weights is not None or self.weights_ is not None:
+            w, _ = _column(data, weights if weights is not None else self.weights_, "weights")
+        mu = self.predict(data, exposure=exposure)
+        local = self.keras_model_.get_layer("output")
+        local.intercept.assign(local.intercept + math.log(np.sum(w * y) / np.sum(w * mu)))
+        self.balance_corrected_ = True
+        return self
+
+    def beta(self, data: pd.DataFrame) -> pd.DataFrame:
+        """The feature-wise coefficients ``beta_j(x)`` of every row, one column per term."""
+        self._check_fitted()
+        sub = keras.Model(self.keras_model_.inputs, self.keras_model_.get_layer("beta").output)
+        arrays = self._network_inputs(data, np.ones(len(data)))
+        return pd.DataFrame(predict_network(sub, arrays, flatten=False), columns=self.terms())
+
+    def variable_importance(self, data: pd.DataFrame) -> pd.DataFrame:
+        """Mean ``|beta_j(x)|`` per term over ``data``, largest first.
+
+        Columns: ``term``, ``importance``. Numeric features are on the scaled range, so their
+        importances are comparable.
+        """
+        importance = self.beta(data).abs().mean()
+        return (
+            importance.rename("importance")
+            .rename_axis("term")
+            .reset_index()
+            .sort_values("importance", ascending=False, ignore_index=True)
+        )

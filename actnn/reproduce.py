@@ -77,18 +77,20 @@ class _Frequency:
     learn: pd.DataFrame
     test: pd.DataFrame
 
-    def row(self, name: str, model: GLM) -> dict[str, Any]:
+    def row(self, name: str, model: Any) -> dict[str, Any]:
+        """A results row of a fitted GLM, network or ensemble (anything with ``predict``)."""
         mu_learn, mu_test = model.predict(self.learn), model.predict(self.test)
+        history = getattr(model, "history_", None)
         return {
             "name": name,
-            "n_params": model.n_params_,
+            "n_params": getattr(model, "n_params_", None),
             "in_sample": poisson_deviance(self.learn["ClaimNb"], mu_learn),
             "out_of_sample": poisson_deviance(self.test["ClaimNb"], mu_test),
             "avg_frequency_learn": float(mu_learn.sum() / self.learn["Exposure"].sum()),
             "avg_frequency_test": float(mu_test.sum() / self.test["Exposure"].sum()),
-            "aic": model.aic_,
-            "fit_seconds": model.fit_seconds_,
-            "epochs": None,
+            "aic": getattr(model, "aic_", None),
+            "fit_seconds": getattr(model, "fit_seconds_", None),
+            "epochs": None if history is None else history.epochs,
         }
 
 

@@ -105,3 +105,71 @@ def test_early_stopping_restores_the_best_validation_epoch(portfolio):
     assert history.stopped_early and history.epochs < 60
     assert history.best_epoch == int(np.argmin(history.val_loss)) + 1
     assert history.epochs - history.best_epoch == 3
+
+
+def test_nagging_averages_members_and_resumes_without_retraining(portfolio, tmp_path, monkeypatch):
+    from actnn.ensemble import Nagging
+    from actnn.scores import poisson_deviance
+
+    def make(seed):
+        return FNN(sw2019_network_inputs(), seed=seed, **FAST)
+
+    lines: list[str] = []
+    ensemble = Nagging(make, [1, 2, 3], checkpoint_dir=tmp_path, progress=lines.append)
+    ensemble.fit(portfolio, "ClaimNb", exposure="Exposure")
+    members = ensemble.member_predictions(portfolio)
+    np.testing.assert_allclose(ensemble.predict(portfolio), members.mean(axis=0), rtol=1e-15)
+    # every member is balance-corrected, so the average is balanced too
+    assert ensemble.predict(portfolio).sum() == pytest.approx(portfolio["ClaimNb"].sum(), rel=1e-10)
+    curve = ensemble.loss_by_size(portfolio, "ClaimNb", poisson_deviance)
+    assert curve["members"].tolist() == [1, 2, 3]
+    assert curve["loss"].iloc[0] == pytest.approx(
+        poisson_deviance(portfolio["ClaimNb"], members[0]), rel=1e-12
+    )
+    assert len(lines) == 3 and "member 3/3 (seed 3): trained" in lines[-1]
+
+    # an interrupted run: the checkpoint of seed 3 is lost; seeds 1 and 2 must not be retrained
+    (tmp_path / "member_seed3.weights.h5").unlink()
+    trained: list[int] = []
+    original_fit = FNN.fit
+
+    def spy(self, *args, **kwargs):
+        if self.epochs > 0:
+            trained.append(self.seed)
+        return original_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(FNN, "fit", spy)
+    again = Nagging(make, [1, 2, 3], checkpoint_dir=tmp_path, progress=None)
+    again.fit(portfolio, "ClaimNb", exposure="Exposure")
+    assert trained == [3] and again.resumed_ == [1, 2]
+    np.testing.assert_array_equal(again.member_predictions(portfolio), members)
+    assert [m["seed"] for m in again.summary()] == [1, 2, 3]
+
+
+def test_localglmnet_starts_at_its_glm_and_explains_itself(portfolio, tmp_path):
+    from actnn.networks import LocalGLMnet
+
+    untrained = LocalGLMnet(sw2019_network_inputs(), epochs=0, verbose=0)
+    untrained.fit(portfolio, "ClaimNb", exposure="Exposure")
+    x = untrained.network_inputs(portfolio)["x"]
+    coef = untrained.glm_coef_.to_numpy()
+    glm_mu = np.exp(coef[0] + x @ coef[1:]) * portfolio["Exposure"].to_numpy()
+    np.testing.assert_allclose(untrained.predict(portfolio), glm_mu, rtol=1e-12)
+    # beta(x) of the untrained model is the GLM's coefficient vector on every row
+    np.testing.assert_allclose(untrained.beta(portfolio.head(5)).to_numpy(),
+                               np.tile(coef[1:], (5, 1)), rtol=1e-12)  # fmt: skip
+
+    model = LocalGLMnet(sw2019_network_inputs(), **FAST).fit(
+        portfolio, "ClaimNb", exposure="Exposure"
+    )
+    model.balance_correct(portfolio)
+    assert model.predict(portfolio).sum() == pytest.approx(portfolio["ClaimNb"].sum(), rel=1e-10)
+    importance = model.variable_importance(portfolio)
+    assert list(importance.columns) == ["term", "importance"]
+    assert set(importance["term"]) == set(model.terms())
+    assert importance["importance"].is_monotonic_decreasing
+    model.keras_model_.save(tmp_path / "localglmnet.keras")
+    loaded = keras.saving.load_model(tmp_path / "localglmnet.keras")
+    np.testing.assert_array_equal(
+        predict_network(loaded, model.network_inputs(portfolio)), model.predict(portfolio)
+    )

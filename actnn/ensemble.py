@@ -1,0 +1,190 @@
+"""Nagging: averages of independently trained networks (Richman & Wüthrich 2020).
+
+A :class:`Nagging` ensemble trains ``M`` members that differ only in their seed (initial weights,
+validation rows and shuffling), balance-corrects each one, and predicts the average of their means
+``mu`` (on the mean scale, not the log scale). With a ``checkpoint_dir`` every finished member is
+saved at once, so an interrupted run resumes without retraining them.
+
+References
+----------
+Richman, R., Wüthrich, M. V. (2020). Nagging predictors. Risks 8(3), 83.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .networks import _NetworkModel
+from .training import History
+
+__all__ = ["Nagging"]
+
+
+class Nagging:
+    """An ensemble of networks trained with different seeds, averaged on the mean scale.
+
+    Parameters
+    ----------
+    make_member : callable
+        ``make_member(seed)`` returns an unfitted network model (e.g. ``lambda s: CANN(glm,
+        inputs, seed=s, verbose=0)``).
+    seeds : sequence of int
+        One member per seed, in this order (recorded in :attr:`seeds`).
+    balance_correct : bool
+        Balance-correct every member on the learning data after training.
+    checkpoint_dir : str or Path, optional
+        Folder where each finished member's weights and history are saved; members found there
+        are loaded instead of trained (resume).
+    progress : callable, optional
+        Called with a line of text after each member (default ``print``; None for silence).
+    """
+
+    def __init__(
+        self,
+        make_member: Callable[[int], _NetworkModel],
+        seeds: Sequence[int],
+        *,
+        balance_correct: bool = True,
+        checkpoint_dir: str | Path | None = None,
+        progress: Callable[[str], None] | None = print,
+    ):
+        if len(seeds) == 0 or len(set(seeds)) != len(seeds):
+            raise ValueError(f"seeds must be distinct and not empty, got {list(seeds)}")
+        self.make_member = make_member
+        self.seeds = [int(s) for s in seeds]
+        self.balance_correct = balance_correct
+        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        self.progress = progress
+
+    def _paths(self, seed: int) -> tuple[Path, Path]:
+        assert self.checkpoint_dir is not None
+        stem = self.checkpoint_dir / f"member_seed{seed}"
+        return stem.with_suffix(".weights.h5"), stem.with_suffix(".json")
+
+    def fit(
+        self,
+        data: pd.DataFrame,
+        response: Any,
+        *,
+        exposure: Any = None,
+        weights: Any = None,
+        trained: dict[int, _NetworkModel] | None = None,
+    ):
+        """Train (or load) every member on ``data``; returns self.
+
+        ``trained`` maps seeds to members already fitted on the same data (and balance-corrected
+        if the ensemble corrects): they are used as they are.
+        """
+        fit_args = {"exposure": exposure, "weights": weights}
+        trained = trained or {}
+        self.members_: list[_NetworkModel] = []
+        self.resumed_: list[int] = []
+        if self.checkpoint_dir is not None:
+            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        for k, seed in enumerate(self.seeds, start=1):
+            started = time.perf_counter()
+            member = trained.get(seed) or self.make_member(seed)
+            if member.seed != seed:
+                raise ValueError(f"make_member({seed}) returned a model with seed {member.seed}")
+            if seed in trained:
+                how = "already trained"
+            elif self.checkpoint_dir is not None and self._paths(seed)[0].exists():
+                self._load(member, seed, data, response, fit_args)
+                self.resumed_.append(seed)
+                how = "loaded from checkpoint"
+            else:
+                member.fit(data, response, **fit_args)
+                if self.balance_correct:
+                    member.balance_correct(data, response, **fit_args)
+                if self.checkpoint_dir is not None:
+                    self._save(member, seed)
+                how = f"trained, {member.history_.epochs} epochs"
+            self.members_.append(member)
+            if self.progress is not None:
+                self.progress(
+                    f"member {k}/{len(self.seeds)} (seed {seed}): {how}, "
+                    f"{time.perf_counter() - started:.0f} s"
+                )
+        return self
+
+    def _save(self, member: _NetworkModel, seed: int) -> None:
+        weights_path, meta_path = self._paths(seed)
+        tmp = weights_path.with_name(weights_path.name.replace(".weights.h5", ".tmp.weights.h5"))
+        member.keras_model_.save_weights(tmp)
+        meta = {
+            "seed": seed,
+            "history": member.history_.to_dict(),
+            "balance_corrected": member.balance_corrected_,
+            "fit_seconds": member.fit_seconds_,
+        }
+        meta_path.write_text(json.dumps(meta))
+        tmp.replace(weights_path)  # the weights file appears last: it marks a finished member
+
+    def _load(self, member, seed, data, response, fit_args) -> None:
+        weights_path, meta_path = self._paths(seed)
+        meta = json.loads(meta_path.read_text())
+        epochs = member.epochs
+        member.epochs = 0  # builds the network and fits the inputs, trains nothing
+        member.fit(data, response, **fit_args)
+        member.epochs = epochs
+        member.keras_model_.load_weights(weights_path)
+        member.history_ = History(**meta["history"])
+        member.balance_corrected_ = meta["balance_corrected"]
+        member.fit_seconds_ = meta["fit_seconds"]
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "members_"):
+            raise RuntimeError("this Nagging ensemble is not fitted yet: call fit first")
+
+    def member_predictions(self, data: pd.DataFrame, *, exposure: Any = None) -> np.ndarray:
+        """Predictions ``mu`` of every member, shape ``(M, n)``."""
+        self._check_fitted()
+        return np.stack([m.predict(data, exposure=exposure) for m in self.members_])
+
+    def predict(self, data: pd.DataFrame, *, exposure: Any = None) -> np.ndarray:
+        """The nagging predictor: the members' mean ``mu``."""
+        return self.member_predictions(data, exposure=exposure).mean(axis=0)
+
+    def loss_by_size(
+        self,
+        data: pd.DataFrame,
+        response: Any,
+        score: Callable[[np.ndarray, np.ndarray], float],
+        *,
+        exposure: Any = None,
+    ) -> pd.DataFrame:
+        """``score(y, mu)`` of the average of the first ``M`` members, for ``M = 1..len``.
+
+        Columns: ``members``, ``loss``.
+        """
+        y = data[response].to_numpy(float) if isinstance(response, str) else np.asarray(response)
+        preds = self.member_predictions(data, exposure=exposure)
+        running = np.cumsum(preds, axis=0) / np.arange(1, len(preds) + 1)[:, None]
+        return pd.DataFrame(
+            {"members": np.arange(1, len(preds) + 1), "loss": [score(y, mu) for mu in running]}
+        )
+
+    @property
+    def n_members(self) -> int:
+        return len(self.seeds)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Seed, epochs, best epoch and fit time of every member."""
+        self._check_fitted()
+        return [
+            {
+                "seed": m.seed,
+                "epochs": m.history_.epochs,
+                "best_epoch": m.history_.best_epoch,
+                "fit_seconds": m.fit_seconds_,
+                "resumed": m.seed in self.resumed_,
+            }
+            for m in self.members_
+        ]
