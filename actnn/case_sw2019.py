@@ -206,16 +206,18 @@ def sw2019_markdown(results: dict[str, Any]) -> str:
         f"Losses: {results['units']}. Learning set {results['data']['n_learn']:,}, test set "
         f"{results['data']['n_test']:,}. Networks: median over seeds (range out of sample).",
         "",
-        "| model | seeds | epochs | in | out | out range | avg. freq. test | published in |"
-        " published out | source |",
+        "| model | seeds / members | epochs | in | out | out range | avg. freq. test |"
+        " published in | published out | source |",
         "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |",
     ]
     for name in names:
         s = _summary([r for r in results["models"] if r["name"] == name])
         p = results["published"].get(name, {})
         lo, hi = s["out_range"]
+        members = [r["members"] for r in results["models"] if r["name"] == name][0]
+        count = f"M = {len(members)}" if members else str(s["n"])
         lines.append(
-            f"| {name} | {s['n']} | {s['epochs'] or ''} | {s['in']:.5f} | {s['out']:.5f} | "
+            f"| {name} | {count} | {s['epochs'] or ''} | {s['in']:.5f} | {s['out']:.5f} | "
             f"{lo:.5f}-{hi:.5f} | {100 * s['freq']:.2f} % | {p.get('in', '')} | "
             f"{p.get('out', '')} | {p.get('source', '')} |"
         )

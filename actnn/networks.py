@@ -155,6 +155,7 @@ class _NetworkModel:
         patience: int | None = 20,
         seed: int = 0,
         verbose: int = 1,
+        jit_compile: bool = True,
         name: str | None = None,
     ):
         if not isinstance(inputs, NetworkInputs):
@@ -173,6 +174,7 @@ class _NetworkModel:
         self.patience = patience
         self.seed = seed
         self.verbose = verbose
+        self.jit_compile = jit_compile
         self.name = name
 
     # -- subclasses say how the offset is made and how the network starts
@@ -268,6 +270,7 @@ class _NetworkModel:
             patience=self.patience,
             seed=self.seed,
             verbose=self.verbose,
+            jit_compile=self.jit_compile,
         )
         self.balance_corrected_ = False
         self.fit_seconds_ = time.perf_counter() - started

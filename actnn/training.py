@@ -2,8 +2,8 @@
 
 :func:`train` fits a Keras network whose output is the linear predictor ``eta`` by minimising the
 family's deviance. It holds the data as tensors, runs a whole epoch (shuffle, every mini-batch,
-every optimiser step) inside one ``tf.function`` and evaluates the validation loss in large
-batches, so the per-batch cost of ``keras.Model.fit`` (Python callbacks, data adapters,
+every optimiser step) inside one XLA-compiled ``tf.function`` and evaluates the validation loss
+in one call, so the per-batch cost of ``keras.Model.fit`` (Python callbacks, data adapters,
 host-to-device copies) is not paid. Early stopping keeps the weights of the best validation epoch.
 """
 
@@ -73,6 +73,7 @@ def train(
     patience: int | None = 20,
     seed: int = 0,
     verbose: int = 1,
+    jit_compile: bool = True,
 ) -> History:
     """Train ``eta_model`` (output ``eta``, shape ``(n, 1)``, float64) on the family's deviance.
 
@@ -97,6 +98,9 @@ def train(
         Seed of the shuffling (the weights' initialisation is the builder's).
     verbose : int
         0 silent; 1 a progress bar with the losses.
+    jit_compile : bool
+        Compile the epoch with XLA (about twice as fast on CPU; the first epoch pays about a
+        second for the compilation).
 
     Returns
     -------
@@ -118,14 +122,24 @@ def train(
     steps = math.ceil(n / batch_size)
     variables = eta_model.trainable_variables
     optimizer.build(variables)
+    # Every epoch is `steps` batches of exactly `batch_size` rows: the last batch is filled up with
+    # rows of weight 0, so all shapes are static and the epoch compiles once (XLA).
+    pad = steps * batch_size - n
+    mask = np.concatenate([np.ones(n), np.zeros(pad)]).astype(dtype)
+    mask = tf.constant(mask.reshape(steps, batch_size, 1))
 
-    @tf.function(reduce_retracing=True)
+    def batches(tensor, order):
+        """The tensor's rows in the epoch's order, shaped (steps, batch_size, ...)."""
+        return tf.reshape(tf.gather(tensor, order), [steps, batch_size, *tensor.shape[1:]])
+
+    @tf.function(jit_compile=jit_compile)
     def run_epoch(order):
+        shuffled = {k: batches(v, order) for k, v in data.items()}
+        y_s, w_s = batches(y_t, order), batches(w_t, order) * mask
         total = tf.constant(0.0, dtype=dtype)
         for step in tf.range(steps):
-            rows = order[step * batch_size : (step + 1) * batch_size]
-            batch = {k: tf.gather(v, rows) for k, v in data.items()}
-            y_b, w_b = tf.gather(y_t, rows), tf.gather(w_t, rows)
+            batch = {k: v[step] for k, v in shuffled.items()}
+            y_b, w_b = y_s[step], w_s[step]
             with tf.GradientTape() as tape:
                 loss = _mean_deviance(family, y_b, eta_model(batch, training=True), w_b)
             optimizer.apply(tape.gradient(loss, variables), variables)
@@ -152,7 +166,9 @@ def train(
     bar = keras.utils.Progbar(epochs, unit_name="epoch") if verbose else None
     for epoch in range(epochs):
         started = time.perf_counter()
-        loss = float(run_epoch(tf.constant(rng.permutation(n).astype(np.int32))))
+        # the permutation, continued cyclically to fill the last batch (those rows weigh 0)
+        order = np.resize(rng.permutation(n).astype(np.int32), steps * batch_size)
+        loss = float(run_epoch(tf.constant(order)))
         if not math.isfinite(loss):
             eta_model.set_weights(best[1])
             raise TrainingStopped(

@@ -50,4 +50,6 @@ def test_quick_run_files_follow_the_schema(quick):
     assert nagging[0]["seed"] is None
     assert len(written["nagging"]["out_of_sample_by_members"]) == len(nagging[0]["members"])
     table = (out / "results.md").read_text()
-    assert "| CANN2 | 1 |" in table and "31.56555" in table  # ours beside the published figure
+    assert (
+        "| CANN2 | 1 |" in table and "| nagging | M = 2 |" in table and "31.56555" in table
+    )  # ours beside the published figure
