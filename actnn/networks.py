@@ -52,6 +52,7 @@ def build_network(
     zero_output: bool = False,
     glm_terms: int | None = None,
     glm_trainable: bool = False,
+    dropout: float = 0.0,
     name: str = "network",
 ) -> keras.Model:
     """Build a network ``mu = exp(output(hidden(features)) + offset [+ GLM part])``.
@@ -75,6 +76,8 @@ def build_network(
         unit (its weights are set by the caller) added to ``eta``.
     glm_trainable : bool
         Whether the nested GLM's coefficients are trained with the network.
+    dropout : float
+        Dropout rate after each hidden layer (0: none).
     """
     if not inputs.is_fitted:
         raise RuntimeError("fit the NetworkInputs on the learning data before building a network")
@@ -112,8 +115,10 @@ def build_network(
     # 3. wiring
     parts = [numeric] + [embeddings[label](codes[label]) for label in levels]
     z = keras.layers.Concatenate(name="features")(parts) if len(parts) > 1 else parts[0]
-    for layer in hidden_layers:
+    for i, layer in enumerate(hidden_layers):
         z = layer(z)
+        if dropout:
+            z = keras.layers.Dropout(dropout, name=f"dropout_{i + 1}")(z)
     summands = [output(z), offset]
     if glm_terms is not None:
         x = keras.Input((glm_terms,), name=GLM_INPUT, dtype="float64")
@@ -156,6 +161,8 @@ class _NetworkModel:
         seed: int = 0,
         verbose: int = 1,
         jit_compile: bool = True,
+        lr_patience: int | None = None,
+        dropout: float = 0.0,
         name: str | None = None,
     ):
         if not isinstance(inputs, NetworkInputs):
@@ -175,6 +182,8 @@ class _NetworkModel:
         self.seed = seed
         self.verbose = verbose
         self.jit_compile = jit_compile
+        self.lr_patience = lr_patience
+        self.dropout = dropout
         self.name = name
 
     # -- subclasses say how the offset is made and how the network starts
@@ -271,6 +280,7 @@ class _NetworkModel:
             seed=self.seed,
             verbose=self.verbose,
             jit_compile=self.jit_compile,
+            lr_patience=self.lr_patience,
         )
         self.balance_corrected_ = False
         self.fit_seconds_ = time.perf_counter() - started
@@ -352,6 +362,7 @@ class FNN(_NetworkModel):
             activation=self.activation,
             embedding_dim=self.embedding_dim,
             output_bias=bias,
+            dropout=self.dropout,
             name=self.name or "fnn",
         )
 
@@ -414,6 +425,7 @@ class CANN(_NetworkModel):
             zero_output=True,
             glm_terms=len(self.glm.coef_) - 1 if self.nested else None,
             glm_trainable=self.glm_trainable,
+            dropout=self.dropout,
             name=self.name or "cann",
         )
         if self.nested:

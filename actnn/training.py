@@ -33,6 +33,7 @@ class History:
     loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    learning_rate: list[float] = field(default_factory=list)
     best_epoch: int | None = None
     stopped_early: bool = False
 
@@ -45,6 +46,7 @@ class History:
             "loss": self.loss,
             "val_loss": self.val_loss,
             "seconds": self.seconds,
+            "learning_rate": self.learning_rate,
             "best_epoch": self.best_epoch,
             "stopped_early": self.stopped_early,
         }
@@ -74,6 +76,8 @@ def train(
     seed: int = 0,
     verbose: int = 1,
     jit_compile: bool = True,
+    lr_patience: int | None = None,
+    lr_factor: float = 0.5,
 ) -> History:
     """Train ``eta_model`` (output ``eta``, shape ``(n, 1)``, float64) on the family's deviance.
 
@@ -98,6 +102,11 @@ def train(
         Seed of the shuffling (the weights' initialisation is the builder's).
     verbose : int
         0 silent; 1 a progress bar with the losses.
+    lr_patience : int, optional
+        Multiply the learning rate by ``lr_factor`` after this many epochs without a better
+        validation loss (and again after as many more); None keeps it constant.
+    lr_factor : float
+        Factor of each learning-rate reduction.
     jit_compile : bool
         Compile the epoch with XLA (about twice as fast on CPU; the first epoch pays about a
         second for the compilation).
@@ -182,12 +191,15 @@ def train(
             monitored = float(evaluate())
             history.val_loss.append(monitored)
         history.seconds.append(time.perf_counter() - started)
+        history.learning_rate.append(float(optimizer.learning_rate))
         if monitored < best[0]:
             best = (monitored, [w.copy() for w in eta_model.get_weights()])
             history.best_epoch = epoch + 1
             waited = 0
         else:
             waited += 1
+            if lr_patience is not None and waited % lr_patience == 0:
+                optimizer.learning_rate.assign(optimizer.learning_rate * lr_factor)
         if bar is not None:
             values = [("loss", loss)] + ([("val_loss", monitored)] if evaluate else [])
             bar.update(epoch + 1, values=values)

@@ -173,3 +173,27 @@ def test_localglmnet_starts_at_its_glm_and_explains_itself(portfolio, tmp_path):
     np.testing.assert_array_equal(
         predict_network(loaded, model.network_inputs(portfolio)), model.predict(portfolio)
     )
+
+
+def test_learning_rate_is_reduced_on_plateaus(portfolio):
+    model = FNN(sw2019_network_inputs(), epochs=40, patience=12, lr_patience=4,
+                learning_rate=0.02, batch_size=2048, verbose=0)  # fmt: skip
+    model.fit(portfolio, "ClaimNb", exposure="Exposure")
+    rates = model.history_.learning_rate
+    assert rates[0] == pytest.approx(0.02)
+    assert min(rates) <= 0.01 + 1e-9  # halved at least once ...
+    assert all(b <= a for a, b in zip(rates, rates[1:], strict=False))  # ... never raised
+
+
+def test_dropout_network_is_deterministic_and_saves(portfolio, tmp_path):
+    def fit():
+        return FNN(sw2019_network_inputs(), dropout=0.2, seed=3, **FAST).fit(
+            portfolio, "ClaimNb", exposure="Exposure"
+        )
+
+    first, again = fit(), fit()
+    np.testing.assert_array_equal(first.predict(portfolio), again.predict(portfolio))
+    first.keras_model_.save(tmp_path / "dropout.keras")
+    loaded = keras.saving.load_model(tmp_path / "dropout.keras")
+    inputs = first.network_inputs(portfolio)
+    np.testing.assert_array_equal(predict_network(loaded, inputs), first.predict(portfolio))

@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import REPO
 
 
@@ -41,3 +42,12 @@ def test_own_portfolio_example_runs():
     exec(compile(_python_blocks()[1], "README own portfolio", "exec"), namespace)
     assert namespace["glm"].coef_.index[0] == "(Intercept)"
     assert namespace["severity"].dispersion_ > 0
+
+
+def test_network_example_runs(capsys):
+    namespace: dict = {}
+    exec(compile(_python_blocks()[2], "README networks", "exec"), namespace)
+    cann, glm, learn = namespace["cann"], namespace["glm"], namespace["learn"]
+    assert cann.predict(learn).sum() == pytest.approx(learn["ClaimNb"].sum(), rel=1e-10)
+    assert glm.n_params_ == 48
+    assert "members" in capsys.readouterr().out
