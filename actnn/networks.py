@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .families import Family, get_family
-from .glm import GLM, irls, predict_network
+from .glm import GLM, _column, _positive, irls, predict_network
 from .inputs import NUMERIC, NetworkInputs
 from .training import History, train
 
@@ -199,8 +199,6 @@ class _NetworkModel:
 
     # -- data
     def _exposure(self, data: pd.DataFrame, exposure: Any) -> np.ndarray | None:
-        from .glm import _column, _positive
-
         if exposure is None:
             if not getattr(self, "uses_exposure_", False):
                 return None
@@ -239,8 +237,6 @@ class _NetworkModel:
         Parameters as :meth:`actnn.glm.GLM.fit`. The last ``validation_fraction`` of a seeded
         permutation of the rows is held out for early stopping.
         """
-        from .glm import _column, _positive
-
         started = time.perf_counter()
         self.family_ = get_family(self.family)
         y, self.response_ = _column(data, response, "response")
@@ -303,6 +299,19 @@ class _NetworkModel:
         return int(sum(np.prod(w.shape) for w in self.keras_model_.trainable_weights))
 
     # -- balance correction
+    def _response_and_weights(
+        self, data: pd.DataFrame, response: Any, weights: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Response and weights for a balance correction (defaults: the columns named at fit)."""
+        self._check_fitted()
+        response = response if response is not None else self.response_
+        if response is None:
+            raise ValueError("pass the response (the model was fitted with an array)")
+        y, _ = _column(data, response, "response")
+        weights = weights if weights is not None else self.weights_
+        w = np.ones(len(y)) if weights is None else _column(data, weights, "weights")[0]
+        return y, w
+
     def balance_correct(
         self, data: pd.DataFrame, response: Any = None, *, exposure: Any = None, weights: Any = None
     ):
@@ -319,16 +328,7 @@ class _NetworkModel:
         Pass the learning data that the network was fitted on (all of it, validation rows
         included), with the same response, exposure and weights (defaults: those named at fit).
         """
-        from .glm import _column
-
-        self._check_fitted()
-        response = response if response is not None else self.response_
-        if response is None:
-            raise ValueError("pass the response (the model was fitted with an array)")
-        y, _ = _column(data, response, "response")
-        w = np.ones(len(y))
-        if weights is not None or self.weights_ is not None:
-            w, _ = _column(data, weights if weights is not None else self.weights_, "weights")
+        y, w = self._response_and_weights(data, response, weights)
         arrays = self.network_inputs(data, exposure=exposure)
         out = self.keras_model_.get_layer("output")
         if self.family_.canonical_log_link:
@@ -530,13 +530,7 @@ class LocalGLMnet(_NetworkModel):
 
     def balance_correct(self, data, response=None, *, exposure=None, weights=None):
         """Shift the intercept ``b0`` by ``log(sum w y / sum w mu)``: balance on ``data``."""
-        from .glm import _column
-
-        self._check_fitted()
-        y, _ = _column(data, response if response is not None else self.response_, "response")
-        w = np.ones(len(y))
-        if weights is not None or self.weights_ is not None:
-            w, _ = _column(data, weights if weights is not None else self.weights_, "weights")
+        y, w = self._response_and_weights(data, response, weights)
         mu = self.predict(data, exposure=exposure)
         local = self.keras_model_.get_layer("output")
         local.intercept.assign(local.intercept + math.log(np.sum(w * y) / np.sum(w * mu)))
