@@ -160,7 +160,7 @@ class _NetworkModel:
         patience: int | None = 20,
         seed: int = 0,
         verbose: int = 1,
-        jit_compile: bool = True,
+        jit_compile: bool | None = None,
         lr_patience: int | None = None,
         dropout: float = 0.0,
         name: str | None = None,
@@ -275,7 +275,8 @@ class _NetworkModel:
             patience=self.patience,
             seed=self.seed,
             verbose=self.verbose,
-            jit_compile=self.jit_compile,
+            # XLA halves the epoch time, but its random numbers make dropout 20 times slower
+            jit_compile=not self.dropout if self.jit_compile is None else self.jit_compile,
             lr_patience=self.lr_patience,
         )
         self.balance_corrected_ = False
@@ -351,7 +352,35 @@ class FNN(_NetworkModel):
     """A feed-forward network with embeddings: ``mu = exposure * exp(network(x))``.
 
     The output bias starts at the homogeneous model (the log of the observed mean frequency).
-    Parameters are those of the training (see :class:`CANN` for the full list).
+
+    Parameters
+    ----------
+    inputs : NetworkInputs
+        The features (fitted on the learning data by :meth:`fit`).
+    family : str or Family
+        ``"poisson"`` (frequency with exposure offset) or ``"gamma"`` (severity with weights).
+    hidden, activation : tuple of int, str
+        Hidden layers, default (20, 15, 10) with tanh.
+    embedding_dim : int or dict
+        Embedding dimension of the categorical features (all, or per feature label).
+    epochs, batch_size, learning_rate : int, int, float
+        Nadam training: at most ``epochs`` passes, mini-batches of ``batch_size`` rows.
+    validation_fraction, patience : float, int
+        Share of the learning rows held out for early stopping (seeded), and the epochs without
+        a better validation loss before stopping; the best epoch's weights are restored.
+    seed : int
+        Initial weights, validation rows and shuffling; the same seed gives the same weights.
+    verbose : int
+        1 shows a progress bar, 0 nothing.
+    jit_compile : bool, optional
+        Compile each epoch with XLA; None (default): unless there is dropout, which XLA's random
+        numbers make about 20 times slower on CPU.
+    lr_patience : int, optional
+        Halve the learning rate after this many epochs without progress.
+    dropout : float
+        Dropout rate after each hidden layer.
+    name : str, optional
+        Name of the Keras model.
     """
 
     def _build(self, arrays, y, w):
@@ -385,12 +414,9 @@ class CANN(_NetworkModel):
         network, frozen unless ``glm_trainable``.
     glm_trainable : bool
         Train the nested GLM coefficients with the network (only with ``nested=True``).
-    family, hidden, activation, embedding_dim, epochs, batch_size, learning_rate,
-    validation_fraction, patience, seed, verbose, name
-        As for :class:`FNN`: hidden layers (default (20, 15, 10), tanh), embedding dimension,
-        Nadam with ``learning_rate``, early stopping on a validation share of the learning data
-        with ``patience``, ``seed`` for initialisation and shuffling, ``verbose`` for the
-        progress bar.
+    **kwargs
+        The training and architecture options of :class:`FNN` (``family`` defaults to the
+        GLM's).
     """
 
     def __init__(self, glm: GLM, inputs: NetworkInputs, *, nested: bool = False,
