@@ -79,9 +79,16 @@ def test_severity_reproduction_and_statsmodels(real_data_dir, tmp_path):
     results = reproduce_severity(real_data_dir, tmp_path, progress=None)
     assert results["units"].startswith("weighted mean Gamma unit deviance")
     names = [m["name"] for m in results["models"]]
-    assert names == ["homogeneous", "GLM1"]
-    for m in results["models"]:
+    assert names == ["homogeneous", "GLM1", "CANN on GLM1"]
+    for m in results["models"][:2]:
         assert MODEL_KEYS <= set(m) and m["dispersion"] > 0
+    cann = results["models"][2]
+    assert MODEL_KEYS <= set(cann) and cann["kind"] == "cann" and cann["balance_corrected"]
+    assert cann["epochs"] > 0 and cann["seed"] == 1
+    # Gamma balance (intercept shift): the claim-weighted mean prediction is the observed one
+    assert cann["avg_severity_learn"] == pytest.approx(
+        results["observed_avg_severity_learn"], rel=1e-9
+    )
     report = results["data_report"]
     assert report["n_records_unmatched"] == 195
     assert report["n_policies_claims_without_records"] == 9_116
