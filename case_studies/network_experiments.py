@@ -4,9 +4,12 @@ Each configuration (a JSON object of FNN / CANN options, plus ``kind`` and ``see
 for each seed on the learning data, balance-corrected, and scored in and out of sample (average
 Poisson deviance per policy, 10^-2). CANNs sit on SW2019's GLM2.
 
+With ``--nagging`` it also prints, per configuration, the out-of-sample loss of the average of
+the first M members (the nagging predictor) for M = 1, 2, ...
+
 Usage::
 
-    python case_studies/network_experiments.py --data-dir DIR \\
+    python case_studies/network_experiments.py --data-dir DIR [--nagging] \\
         '[{"seeds": [1, 2, 3]}, {"kind": "cann", "validation_fraction": 0.0, "epochs": 200}]'
 """
 
@@ -22,7 +25,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("configs", help="JSON list of configurations")
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--nagging", action="store_true", help="print the loss by ensemble size")
     args = parser.parse_args(argv)
+
+    import numpy as np
 
     import actnn  # noqa: F401  (TensorFlow backend)
     from actnn import GLM, data, get_preset, poisson_deviance
@@ -37,6 +43,7 @@ def main(argv=None) -> int:
     for config in json.loads(args.configs):
         options = dict(config)
         kind = options.pop("kind", "fnn")
+        test_predictions = []
         for seed in options.pop("seeds", [1, 2, 3]):
             inputs = sw2019_network_inputs()
             model = (
@@ -57,6 +64,12 @@ def main(argv=None) -> int:
                 "out_of_sample": round(poisson_deviance(test["ClaimNb"], model.predict(test)), 5),
             }
             print(json.dumps(row), flush=True)
+            test_predictions.append(model.predict(test))
+        if args.nagging:
+            running = np.cumsum(test_predictions, axis=0)
+            running /= np.arange(1, len(running) + 1)[:, None]
+            losses = [round(poisson_deviance(test["ClaimNb"], mu), 5) for mu in running]
+            print(json.dumps({"kind": kind, "options": options, "nagging_out_of_sample": losses}))
     return 0
 
 
