@@ -42,6 +42,11 @@ _EXPORTS = {
     "r_split": "rsplit",
     "poisson_deviance": "scores",
     "gamma_deviance": "scores",
+    "NetworkInputs": "inputs",
+    "FNN": "networks",
+    "CANN": "networks",
+    "LocalGLMnet": "networks",
+    "Nagging": "ensemble",
 }
 
 __all__ = sorted(_EXPORTS)
