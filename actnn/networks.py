@@ -143,7 +143,10 @@ def last_hidden_model(model: keras.Model) -> keras.Model:
 
 
 class _NetworkModel:
-    """Shared fitting, prediction and balance correction of FNN and CANN."""
+    """Shared fitting, prediction and balance correction of FNN, CANN and LocalGLMnet."""
+
+    #: Whether a Poisson balance correction refits the output unit by IRLS (else: bias shift).
+    _refit_output = True
 
     def __init__(
         self,
@@ -332,7 +335,7 @@ class _NetworkModel:
         y, w = self._response_and_weights(data, response, weights)
         arrays = self.network_inputs(data, exposure=exposure)
         out = self.keras_model_.get_layer("output")
-        if self.family_.canonical_log_link:
+        if self.family_.canonical_log_link and self._refit_output:
             z = predict_network(last_hidden_model(self.keras_model_), arrays, flatten=False)
             x = np.column_stack([np.ones(len(z)), z])
             eta_rest = predict_network(eta_model(self.keras_model_), arrays) - (
@@ -341,9 +344,11 @@ class _NetworkModel:
             sol = irls(x, y, self.family_, offset=eta_rest, weights=w)
             out.set_weights([sol["coef"][1:, None], sol["coef"][:1]])
         else:
+            # the output unit's last weight is its bias (intercept): shift it
             mu = self.predict(data, exposure=exposure)
-            kernel, bias = out.get_weights()
-            out.set_weights([kernel, bias + math.log(np.sum(w * y) / np.sum(w * mu))])
+            out_weights = out.get_weights()
+            out_weights[-1] = out_weights[-1] + math.log(np.sum(w * y) / np.sum(w * mu))
+            out.set_weights(out_weights)
         self.balance_corrected_ = True
         return self
 
@@ -500,13 +505,16 @@ class LocalGLMnet(_NetworkModel):
     exact GLM on ``x`` as bias, so the untrained model is that GLM. The variable importance of
     feature ``j`` is the mean of ``|beta_j(x)|`` (:meth:`variable_importance`).
 
-    Parameters as :class:`FNN` (``embedding_dim`` is not used).
+    Parameters as :class:`FNN` (``embedding_dim`` is not used). :meth:`balance_correct` shifts
+    the intercept ``b0`` by ``log(sum w y / sum w mu)`` for every family.
 
     References
     ----------
     Richman, R., Wüthrich, M. V. (2023). LocalGLMnet: interpretable deep learning for tabular
     data. Scandinavian Actuarial Journal 2023(1), 71-95.
     """
+
+    _refit_output = False
 
     def terms(self) -> list[str]:
         """Names of the features ``x_j`` (numeric labels, then ``<feature><level>`` dummies)."""
@@ -553,15 +561,6 @@ class LocalGLMnet(_NetworkModel):
         beta_layer.set_weights([np.zeros((z.shape[-1], q)), glm["coef"][1:]])
         local.set_weights([glm["coef"][:1]])
         return model
-
-    def balance_correct(self, data, response=None, *, exposure=None, weights=None):
-        """Shift the intercept ``b0`` by ``log(sum w y / sum w mu)``: balance on ``data``."""
-        y, w = self._response_and_weights(data, response, weights)
-        mu = self.predict(data, exposure=exposure)
-        local = self.keras_model_.get_layer("output")
-        local.intercept.assign(local.intercept + math.log(np.sum(w * y) / np.sum(w * mu)))
-        self.balance_corrected_ = True
-        return self
 
     def beta(self, data: pd.DataFrame) -> pd.DataFrame:
         """The feature-wise coefficients ``beta_j(x)`` of every row, one column per term."""

@@ -32,7 +32,8 @@ import pandas as pd
 
 from . import data as data_module
 from .glm import GLM
-from .presets import get_preset
+from .networks import CANN
+from .presets import get_preset, sw2019_network_inputs
 from .rsplit import r_split
 from .scores import GAMMA_UNITS, POISSON_UNITS, gamma_deviance, poisson_deviance
 
@@ -217,9 +218,6 @@ def reproduce_severity(
             learn, "ClaimAmount", weights="n_claims"
         )
         models.append(_severity_row(name, glm1, learn, test))
-    from .networks import CANN
-    from .presets import sw2019_network_inputs
-
     _say(progress, "training a Gamma CANN on GLM1 (balance-corrected)")
     cann = CANN(glm1, sw2019_network_inputs(), embedding_dim=2, batch_size=1_000, epochs=200,
                 patience=20, seed=1, verbose=0, name="gamma_cann")  # fmt: skip
