@@ -165,6 +165,7 @@ class _NetworkModel:
         verbose: int = 1,
         jit_compile: bool | None = None,
         lr_patience: int | None = None,
+        lr_schedule: str | None = None,
         dropout: float = 0.0,
         name: str | None = None,
     ):
@@ -186,6 +187,7 @@ class _NetworkModel:
         self.verbose = verbose
         self.jit_compile = jit_compile
         self.lr_patience = lr_patience
+        self.lr_schedule = lr_schedule
         self.dropout = dropout
         self.name = name
 
@@ -281,6 +283,7 @@ class _NetworkModel:
             # XLA halves the epoch time, but its random numbers make dropout 20 times slower
             jit_compile=not self.dropout if self.jit_compile is None else self.jit_compile,
             lr_patience=self.lr_patience,
+            lr_schedule=self.lr_schedule,
         )
         self.balance_corrected_ = False
         self.fit_seconds_ = time.perf_counter() - started
@@ -382,6 +385,9 @@ class FNN(_NetworkModel):
         numbers make about 20 times slower on CPU.
     lr_patience : int, optional
         Halve the learning rate after this many epochs without progress.
+    lr_schedule : {None, "cosine"}
+        ``"cosine"`` lowers the learning rate from ``learning_rate`` towards 0 along a half
+        cosine over the epochs.
     dropout : float
         Dropout rate after each hidden layer.
     name : str, optional

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import keras
 import numpy as np
 import pytest
@@ -183,6 +185,18 @@ def test_learning_rate_is_reduced_on_plateaus(portfolio):
     assert rates[0] == pytest.approx(0.02)
     assert min(rates) <= 0.01 + 1e-9  # halved at least once ...
     assert all(b <= a for a, b in zip(rates, rates[1:], strict=False))  # ... never raised
+
+
+def test_cosine_schedule_lowers_the_learning_rate_towards_zero(portfolio):
+    model = FNN(sw2019_network_inputs(), epochs=8, learning_rate=0.01, lr_schedule="cosine",
+                validation_fraction=0.0, batch_size=4096, verbose=0)  # fmt: skip
+    model.fit(portfolio, "ClaimNb", exposure="Exposure")
+    expected = [0.01 * (1 + math.cos(math.pi * e / 8)) / 2 for e in range(8)]
+    assert model.history_.learning_rate == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        FNN(sw2019_network_inputs(), lr_schedule="step", epochs=1, verbose=0).fit(
+            portfolio, "ClaimNb", exposure="Exposure"
+        )
 
 
 def test_dropout_network_is_deterministic_and_saves(portfolio, tmp_path):
