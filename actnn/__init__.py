@@ -47,6 +47,23 @@ _EXPORTS = {
     "CANN": "networks",
     "LocalGLMnet": "networks",
     "Nagging": "ensemble",
+    "deviance": "metrics",
+    "d2_score": "metrics",
+    "score_table": "metrics",
+    "lorenz_curve": "metrics",
+    "gini": "metrics",
+    "ordered_lorenz": "metrics",
+    "ordered_gini": "metrics",
+    "double_lift": "metrics",
+    "lift_by_ratio": "metrics",
+    "isotonic_regression": "metrics",
+    "calibration_bins": "metrics",
+    "calibration_isotonic": "metrics",
+    "bias_by_feature": "metrics",
+    "murphy_decomposition": "metrics",
+    "save_model": "persistence",
+    "load_model": "persistence",
+    "ModelFormatError": "persistence",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -152,6 +152,11 @@ class Nagging:
         """The nagging predictor: the members' mean ``mu``."""
         return self.member_predictions(data, exposure=exposure).mean(axis=0)
 
+    def predict_frequency(self, data: pd.DataFrame) -> np.ndarray:
+        """The members' mean expected claims per unit of exposure (their mean ``mu`` otherwise)."""
+        self._check_fitted()
+        return np.stack([m.predict_frequency(data) for m in self.members_]).mean(axis=0)
+
     def loss_by_size(
         self,
         data: pd.DataFrame,
@@ -170,6 +175,16 @@ class Nagging:
         return pd.DataFrame(
             {"members": np.arange(1, len(preds) + 1), "loss": [score(y, mu) for mu in running]}
         )
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Save the fitted ensemble to the directory ``path`` (read by :func:`actnn.load_model`).
+
+        Every member is saved in ``members/<seed>/``; ``make_member`` and ``progress`` (Python
+        functions) are not saved. See :func:`actnn.persistence.save_model`.
+        """
+        from .persistence import save_model  # persistence imports this module
+
+        return save_model(self, path, overwrite=overwrite)
 
     @property
     def n_members(self) -> int:

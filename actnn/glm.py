@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -501,6 +502,15 @@ class GLM:
                 "is_reference": [r[2] is None for r in rows],
             }
         )
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Save the fitted GLM to the directory ``path``, read back by :func:`actnn.load_model`.
+
+        See :func:`actnn.persistence.save_model` for the layout and ``overwrite``.
+        """
+        from .persistence import save_model  # persistence imports this module
+
+        return save_model(self, path, overwrite=overwrite)
 
     def __repr__(self) -> str:
         state = f"fitted, {self.n_params_} parameters" if hasattr(self, "coef_") else "not fitted"

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -298,6 +299,15 @@ class _NetworkModel:
         """Expected claims per unit of exposure."""
         ones = np.ones(len(data)) if self.uses_exposure_ else None
         return self.predict(data, exposure=ones)
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Save the fitted network to the directory ``path``, read back by :func:`actnn.load_model`.
+
+        See :func:`actnn.persistence.save_model` for the layout and ``overwrite``.
+        """
+        from .persistence import save_model  # persistence imports this module
+
+        return save_model(self, path, overwrite=overwrite)
 
     @property
     def n_params_(self) -> int:

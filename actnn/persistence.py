@@ -1,0 +1,489 @@
+"""Saving fitted models to a directory and loading them back: GLMs, networks, nagging ensembles.
+
+A saved model is a directory::
+
+    actnn_model.json   the manifest (below)
+    model.keras        the Keras network (GLM, FNN, CANN, LocalGLMnet)
+    glm/               a CANN's GLM, itself a saved model
+    members/<seed>/    the members of a Nagging ensemble, each a saved model
+
+The manifest is a JSON object:
+
+- ``format_version`` (int): the layout of the directory; this actnn reads up to
+  :data:`FORMAT_VERSION`;
+- ``kind``: ``"glm"``, ``"fnn"``, ``"cann"``, ``"localglmnet"`` or ``"nagging"``;
+  ``class``: the Python class, for the reader;
+- ``versions``: Python, actnn, NumPy, pandas, TensorFlow and Keras at saving;
+- ``params``: the constructor arguments under their own names (feature specifications and
+  network inputs as their ``to_dict``, families by name); not saved: a CANN's ``glm`` (it is in
+  ``glm/``) and the Python callables of a Nagging ensemble (``make_member``, ``progress``);
+- ``fitted``: the fitted attributes that prediction and the tables need, under their attribute
+  names: the fitted feature specification or network inputs (levels, scalers), the family, the
+  response, exposure and weights columns, for a GLM the coefficients, standard errors,
+  covariance and fit statistics, for a network the training history and the balance-correction
+  flag.
+
+:func:`save_model` writes the directory next to its target and renames it into place, so a failed
+save leaves no half-written model. :func:`load_model` rebuilds the model; its predictions equal
+the saved model's.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import shutil
+import uuid
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras
+import pandas as pd
+
+from . import __version__
+from .ensemble import Nagging
+from .families import Family, Tweedie, get_family
+from .features import FeatureSpec
+from .glm import GLM
+from .inputs import NetworkInputs
+from .networks import CANN, FNN, LocalGLMnet
+from .reproduce import versions
+from .training import History
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "ModelFormatError",
+    "load_model",
+    "read_manifest",
+    "save_model",
+]
+
+#: The directory layout this actnn writes, and the newest it reads.
+FORMAT_VERSION = 1
+#: Name of the manifest in a model directory.
+MANIFEST = "actnn_model.json"
+KERAS_FILE = "model.keras"
+GLM_DIR = "glm"
+MEMBERS_DIR = "members"
+
+Model = GLM | FNN | CANN | LocalGLMnet | Nagging
+
+_KINDS: dict[str, type] = {
+    "glm": GLM,
+    "fnn": FNN,
+    "cann": CANN,
+    "localglmnet": LocalGLMnet,
+    "nagging": Nagging,
+}
+
+_NETWORK_FITTED = (
+    "inputs_",
+    "family_",
+    "response_",
+    "exposure_",
+    "uses_exposure_",
+    "weights_",
+    "history_",
+    "balance_corrected_",
+    "fit_seconds_",
+)
+
+#: The fitted attributes saved in the manifest, by kind (the Keras network is saved apart).
+_FITTED: dict[str, tuple[str, ...]] = {
+    "glm": (
+        "features_",
+        "family_",
+        "response_",
+        "exposure_",
+        "uses_exposure_",
+        "weights_",
+        "coef_",
+        "bse_",
+        "cov_params_",
+        "n_obs_",
+        "n_params_",
+        "df_resid_",
+        "n_iter_",
+        "deviance_",
+        "null_deviance_",
+        "dispersion_",
+        "aic_",
+        "fit_seconds_",
+    ),
+    "fnn": _NETWORK_FITTED,
+    "cann": _NETWORK_FITTED,
+    "localglmnet": (*_NETWORK_FITTED, "glm_coef_"),
+    "nagging": ("resumed_",),
+}
+
+#: Constructor arguments not in ``params``: a CANN's GLM is saved in ``glm/``, callables not at all.
+_UNSAVED_PARAMS = frozenset({"glm", "make_member", "progress"})
+
+#: Packages whose version can change predictions: a difference is warned about on loading.
+_CHECKED_VERSIONS = ("actnn", "numpy", "tensorflow", "keras")
+
+
+class ModelFormatError(ValueError):
+    """A directory that is not a readable actnn model, or one this actnn cannot read."""
+
+
+# ---------------------------------------------------------------------- JSON codecs
+def _spec_to_json(spec: FeatureSpec | NetworkInputs) -> dict[str, Any]:
+    """``spec.to_dict()``, checked to read back as the same specification."""
+    data = json.loads(json.dumps(spec.to_dict()))
+    if type(spec).from_dict(data) != spec:
+        raise ValueError(
+            f"the {type(spec).__name__} does not read back the same from JSON (levels, "
+            f"references or mappings of a type JSON does not keep?): {spec}"
+        )
+    return data
+
+
+def _family_to_json(family: str | Family) -> str | dict[str, Any]:
+    if isinstance(family, Tweedie):
+        return {"name": family.name, "power": family.power}
+    return family if isinstance(family, str) else family.name
+
+
+def _family_from_json(data: str | dict[str, Any]) -> str | Family:
+    return Tweedie(data["power"]) if isinstance(data, dict) else data
+
+
+def _series_to_json(series: pd.Series) -> dict[str, Any]:
+    return {"name": series.name, "index": list(series.index), "values": series.tolist()}
+
+
+def _series_from_json(data: dict[str, Any]) -> pd.Series:
+    return pd.Series(data["values"], index=data["index"], name=data["name"], dtype="float64")
+
+
+def _frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
+    return {
+        "index": list(frame.index),
+        "columns": list(frame.columns),
+        "values": frame.to_numpy().tolist(),
+    }
+
+
+def _frame_from_json(data: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(
+        data["values"], index=data["index"], columns=data["columns"], dtype="float64"
+    )
+
+
+def _float_to_json(value: float) -> float | str:
+    # JSON has no nan or inf (the Tweedie AIC is nan): strings, as Binned's edges
+    return value if math.isfinite(value) else str(value)
+
+
+#: How a parameter or fitted attribute, by name, goes to JSON and back (default: as it is).
+_CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "features": (_spec_to_json, FeatureSpec.from_dict),
+    "features_": (_spec_to_json, FeatureSpec.from_dict),
+    "inputs": (_spec_to_json, NetworkInputs.from_dict),
+    "inputs_": (_spec_to_json, NetworkInputs.from_dict),
+    "family": (_family_to_json, _family_from_json),
+    "family_": (_family_to_json, lambda data: get_family(_family_from_json(data))),
+    "coef_": (_series_to_json, _series_from_json),
+    "bse_": (_series_to_json, _series_from_json),
+    "glm_coef_": (_series_to_json, _series_from_json),
+    "cov_params_": (_frame_to_json, _frame_from_json),
+    "history_": (History.to_dict, lambda data: History(**data)),
+    "aic_": (_float_to_json, float),
+    "checkpoint_dir": (lambda path: None if path is None else str(path), lambda path: path),
+}
+
+
+def _encode(name: str, value: Any) -> Any:
+    return _CODECS[name][0](value) if name in _CODECS else value
+
+
+def _decode(name: str, value: Any) -> Any:
+    return _CODECS[name][1](value) if name in _CODECS else value
+
+
+def _constructor_names(cls: type) -> list[str]:
+    """Parameters of ``cls``'s constructor and of the base constructors its ``**kwargs`` reach."""
+    names: dict[str, None] = {}
+    for klass in cls.__mro__:
+        if "__init__" not in klass.__dict__:
+            continue
+        params = list(inspect.signature(klass.__init__).parameters.values())
+        names.update(
+            (p.name, None) for p in params[1:] if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        )
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return list(names)
+
+
+# ---------------------------------------------------------------------- saving
+def _kind_of(model: Any) -> str:
+    for kind, cls in _KINDS.items():
+        if type(model) is cls:
+            return kind
+    valid = ", ".join(cls.__name__ for cls in _KINDS.values())
+    raise TypeError(f"cannot save a {type(model).__name__}: actnn saves {valid}")
+
+
+def _write(model: Model, directory: Path) -> None:
+    """Write the fitted ``model`` into the existing empty ``directory``; the manifest comes last."""
+    kind = _kind_of(model)
+    saved_apart = "members_" if kind == "nagging" else "keras_model_"
+    missing = [name for name in (*_FITTED[kind], saved_apart) if not hasattr(model, name)]
+    if missing:
+        raise RuntimeError(
+            f"cannot save this {type(model).__name__}: it is not fitted (missing {missing}); "
+            "call fit first"
+        )
+    if kind == "nagging":
+        for member in model.members_:
+            member_dir = directory / MEMBERS_DIR / str(member.seed)
+            member_dir.mkdir(parents=True)
+            _write(member, member_dir)
+    else:
+        model.keras_model_.save(directory / KERAS_FILE)
+    if kind == "cann":
+        (directory / GLM_DIR).mkdir()
+        _write(model.glm, directory / GLM_DIR)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "class": f"{type(model).__module__}.{type(model).__qualname__}",
+        "versions": {**versions(), "actnn": __version__},
+        "params": {
+            name: _encode(name, getattr(model, name))
+            for name in _constructor_names(type(model))
+            if name not in _UNSAVED_PARAMS
+        },
+        "fitted": {name: _encode(name, getattr(model, name)) for name in _FITTED[kind]},
+    }
+    text = json.dumps(manifest, indent=2, allow_nan=False)
+    (directory / MANIFEST).write_text(text + "\n", encoding="utf-8")
+
+
+def _check_target(target: Path, overwrite: bool) -> None:
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise FileExistsError(f"{target} exists and is not a directory; choose another path")
+    if not any(target.iterdir()):
+        return
+    if not overwrite:
+        raise FileExistsError(
+            f"{target} exists and is not empty; pass overwrite=True to replace the model there"
+        )
+    if not (target / MANIFEST).is_file():
+        raise FileExistsError(
+            f"{target} is not an actnn model directory (no {MANIFEST}); overwrite=True replaces "
+            "only saved models, so choose another path"
+        )
+
+
+def save_model(model: Model, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Save a fitted GLM, FNN, CANN, LocalGLMnet or Nagging ensemble to the directory ``path``.
+
+    Parameters
+    ----------
+    model : GLM, FNN, CANN, LocalGLMnet or Nagging
+        A fitted model.
+    path : str or Path
+        The directory to write (created with its parents). It may exist if it is empty.
+    overwrite : bool
+        Replace a model saved at ``path`` before. Only a directory with an ``actnn_model.json``
+        is ever replaced.
+
+    Returns
+    -------
+    Path
+        The directory.
+
+    Raises
+    ------
+    TypeError
+        For an object of another class.
+    RuntimeError
+        If the model is not fitted.
+    FileExistsError
+        If ``path`` holds something and ``overwrite`` is False, or holds anything but a saved
+        model.
+
+    Notes
+    -----
+    The directory is written as a hidden sibling of ``path`` and renamed into place when complete
+    (a replaced model is removed only then), so a failed save leaves no half-written model. The
+    layout and the manifest are described in the module docstring.
+    """
+    target = Path(path)
+    _check_target(target, overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # a hidden sibling (same file system, so the rename is atomic), made with the user's umask
+    staging = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}.saving"
+    staging.mkdir()
+    replaced = staging.with_name(f"{staging.name}.replaced")
+    try:
+        _write(model, staging)
+        if target.exists():
+            target.rename(replaced)
+        try:
+            staging.rename(target)
+        except OSError:
+            if replaced.exists():
+                replaced.rename(target)
+            raise
+    finally:
+        for leftover in (staging, replaced):
+            if leftover.exists():
+                shutil.rmtree(leftover)
+    return target
+
+
+# ---------------------------------------------------------------------- loading
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    """The manifest of the model directory ``path``, checked to be one this actnn reads.
+
+    Raises
+    ------
+    ModelFormatError
+        If ``path`` is not a directory with a valid ``actnn_model.json``, was saved by a newer
+        actnn (a newer format version), or holds a kind of model this actnn does not know.
+    """
+    directory = Path(path)
+    if not directory.exists():
+        raise ModelFormatError(f"no actnn model at {directory}: the path does not exist")
+    manifest_path = directory / MANIFEST
+    if not manifest_path.is_file():
+        raise ModelFormatError(f"not an actnn model directory: {directory} (no {MANIFEST})")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelFormatError(f"{manifest_path} is not valid JSON: {err}") from err
+    if not isinstance(manifest, dict):
+        raise ModelFormatError(f"{manifest_path} is not a JSON object")
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFormatError(f"{manifest_path} has no valid format_version (got {version!r})")
+    if version > FORMAT_VERSION:
+        saved_by = (manifest.get("versions") or {}).get("actnn", "unknown")
+        raise ModelFormatError(
+            f"{directory} was saved by a newer actnn ({saved_by}) in format version {version}, "
+            f"this actnn ({__version__}) reads up to {FORMAT_VERSION}: upgrade actnn to load it"
+        )
+    kind = manifest.get("kind")
+    if kind not in _KINDS:
+        raise ModelFormatError(
+            f"{manifest_path}: unknown model kind {kind!r}; this actnn reads {sorted(_KINDS)}"
+        )
+    return manifest
+
+
+def _warn_versions(directory: Path, saved: dict[str, str]) -> None:
+    now = {**versions(), "actnn": __version__}
+    differ = [
+        f"{pkg} {saved[pkg]} (now {now[pkg]})"
+        for pkg in _CHECKED_VERSIONS
+        if pkg in saved and saved[pkg] != now[pkg]
+    ]
+    if differ:
+        warnings.warn(
+            f"{directory} was saved with {', '.join(differ)}: predictions may differ in the last "
+            "digits",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _load_keras(directory: Path) -> keras.Model:
+    file = directory / KERAS_FILE
+    if not file.is_file():
+        raise ModelFormatError(
+            f"{directory}: the Keras network {KERAS_FILE} is missing (an incomplete model "
+            "directory)"
+        )
+    try:
+        return keras.saving.load_model(file, compile=False)
+    except Exception as err:  # Keras raises many types for a file it cannot read
+        raise ModelFormatError(
+            f"{file}: Keras cannot read the network ({type(err).__name__}: {err})"
+        ) from err
+
+
+def _load_part(directory: Path, kinds: tuple[str, ...]) -> Any:
+    """A model saved inside another one (a CANN's GLM, an ensemble member)."""
+    manifest = read_manifest(directory)
+    if manifest["kind"] not in kinds:
+        raise ModelFormatError(f"{directory} holds a {manifest['kind']}, expected one of {kinds}")
+    return _load(directory, manifest)
+
+
+def _load(directory: Path, manifest: dict[str, Any]) -> Model:
+    kind = manifest["kind"]
+    cls = _KINDS[kind]
+    try:
+        params = {name: _decode(name, value) for name, value in manifest["params"].items()}
+        if kind == "cann":
+            params["glm"] = _load_part(directory / GLM_DIR, ("glm",))
+        if kind == "nagging":
+            params["make_member"] = _no_make_member
+        model = cls(**params)
+        for name in _FITTED[kind]:
+            setattr(model, name, _decode(name, manifest["fitted"][name]))
+    except ModelFormatError:
+        raise
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelFormatError(
+            f"{directory / MANIFEST} does not describe a {cls.__name__} this actnn can build "
+            f"({type(err).__name__}: {err})"
+        ) from err
+    if kind == "nagging":
+        model.members_ = [
+            _load_part(directory / MEMBERS_DIR / str(seed), ("fnn", "cann", "localglmnet"))
+            for seed in model.seeds
+        ]
+        seeds = [member.seed for member in model.members_]
+        if seeds != model.seeds:
+            raise ModelFormatError(
+                f"{directory}: the members have seeds {seeds}, expected {model.seeds}"
+            )
+    else:
+        model.keras_model_ = _load_keras(directory)
+    model.saved_versions_ = manifest.get("versions", {})
+    return model
+
+
+def _no_make_member(seed: int):
+    raise RuntimeError(
+        "this Nagging ensemble was loaded from a directory, which does not keep make_member (a "
+        "Python function): build a new Nagging to train members"
+    )
+
+
+def load_model(path: str | Path) -> Model:
+    """Load a model saved by :func:`save_model`.
+
+    Returns
+    -------
+    GLM, FNN, CANN, LocalGLMnet or Nagging
+        The fitted model, predicting as the saved one did. ``saved_versions_`` holds the
+        versions of Python and the packages it was saved with.
+
+    Raises
+    ------
+    ModelFormatError
+        If ``path`` does not exist, is not an actnn model directory, its manifest is not valid
+        JSON or was written by a newer actnn, the kind of model is unknown, or a file of it
+        (e.g. ``model.keras``) is missing or unreadable.
+
+    Warns
+    -----
+    UserWarning
+        If the model was saved with another version of actnn, NumPy, TensorFlow or Keras.
+    """
+    directory = Path(path)
+    manifest = read_manifest(directory)
+    _warn_versions(directory, manifest.get("versions") or {})
+    return _load(directory, manifest)
