@@ -1,0 +1,215 @@
+"""Figures of the evaluation: each function draws one DataFrame of :mod:`actnn.metrics` or
+:mod:`actnn.interpret` on a matplotlib Axes.
+
+Every function takes ``ax=None`` (a new figure is made) and returns the Axes. This is the only
+module of actnn that imports matplotlib.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "plot_lorenz",
+    "plot_ordered_lorenz",
+    "plot_double_lift",
+    "plot_calibration",
+    "plot_bias_by_feature",
+    "plot_partial_dependence",
+    "plot_ice",
+    "plot_relativities",
+    "plot_embeddings",
+    "plot_beta",
+    "plot_importance",
+    "plot_murphy",
+]
+
+
+def _axes(ax, size=(5.5, 4.0)):
+    if ax is None:
+        _, ax = plt.subplots(figsize=size, layout="constrained")
+    return ax
+
+
+def plot_lorenz(curves: Mapping[str, pd.DataFrame], *, ax=None, ginis=None):
+    """Concentration curves of several tariffs (``lorenz_curve`` frames), with the diagonal.
+
+    ``ginis`` (name -> Gini) are added to the legend.
+    """
+    ax = _axes(ax)
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--", label="no discrimination")
+    for name, curve in curves.items():
+        label = name if ginis is None else f"{name} (Gini {ginis[name]:.3f})"
+        ax.plot(curve["exposure_share"], curve["loss_share"], label=label)
+    ax.set(xlabel="share of exposure, lowest predicted first", ylabel="share of claims",
+           xlim=(0, 1), ylim=(0, 1), title="Lorenz curves")  # fmt: skip
+    ax.legend(loc="upper left", fontsize="small")
+    return ax
+
+
+def plot_ordered_lorenz(curve: pd.DataFrame, *, x: str, y: str, label: str = "", ax=None):
+    """Ordered Lorenz curve of an alternative tariff relative to a base (Frees et al. 2011)."""
+    ax = _axes(ax)
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
+    ax.plot(curve[x], curve[y], label=label or None)
+    ax.set(xlabel="share of base premium, by relativity alternative / base",
+           ylabel="share of claims", xlim=(0, 1), ylim=(0, 1),
+           title="Ordered Lorenz curve")  # fmt: skip
+    if label:
+        ax.legend(loc="upper left", fontsize="small")
+    return ax
+
+
+def plot_double_lift(table: pd.DataFrame, *, names: Sequence[str] = ("A", "B"), ax=None):
+    """Double-lift chart: observed and both tariffs' mean predictions by bin of their ratio."""
+    ax = _axes(ax)
+    x = table["bin"]
+    ax.plot(x, table["observed"], "o-", color="black", label="observed")
+    ax.plot(x, table["predicted_a"], "s--", label=names[0])
+    ax.plot(x, table["predicted_b"], "^--", label=names[1])
+    ax.set(xlabel=f"bin of {names[0]} / {names[1]} (equal exposure)", ylabel="frequency",
+           title="Double lift")  # fmt: skip
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_calibration(tables: Mapping[str, pd.DataFrame], *, ax=None):
+    """Reliability diagram: observed against predicted means by bin (``calibration_bins``)."""
+    ax = _axes(ax)
+    lo = min(float(t["mean_predicted"].min()) for t in tables.values())
+    hi = max(float(t[["mean_predicted", "mean_observed"]].max().max()) for t in tables.values())
+    ax.plot([lo, hi], [lo, hi], color="grey", lw=0.8, ls="--", label="perfect calibration")
+    for name, t in tables.items():
+        ax.errorbar(t["mean_predicted"], t["mean_observed"], yerr=1.96 * t["std_error"],
+                    fmt="o-", ms=3, capsize=2, label=name)  # fmt: skip
+    ax.set(xlabel="mean predicted", ylabel="mean observed", title="Calibration by bin")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_bias_by_feature(tables: Mapping[str, pd.DataFrame], *, feature: str = "", ax=None):
+    """Bias (mean predicted minus observed) by level with 95 % intervals, one series per model."""
+    ax = _axes(ax, size=(6.5, 4.0))
+    names = list(tables)
+    width = 0.8 / max(len(names), 1)
+    for k, name in enumerate(names):
+        t = tables[name]
+        pos = np.arange(len(t)) + (k - (len(names) - 1) / 2) * width
+        ax.errorbar(pos, t["bias"], yerr=1.96 * t["std_error"], fmt="o", ms=3, capsize=2,
+                    label=name)  # fmt: skip
+    first = tables[names[0]]
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xticks(np.arange(len(first)), [str(v) for v in first["level"]], rotation=60,
+                  fontsize="small")  # fmt: skip
+    ax.set(xlabel=feature, ylabel="bias (predicted - observed)", title=f"Bias by {feature}")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_partial_dependence(tables: Mapping[str, pd.DataFrame], *, feature: str = "", ax=None):
+    """Partial dependence of several models on one feature, with the weight share as bars."""
+    ax = _axes(ax)
+    first = next(iter(tables.values()))
+    categorical = not pd.api.types.is_numeric_dtype(first["value"])
+    positions = np.arange(len(first)) if categorical else first["value"].to_numpy(dtype=float)
+    for name, t in tables.items():
+        ax.plot(positions, t["prediction"], "o-" if categorical else "-", ms=3, label=name)
+    bars = ax.twinx()
+    step = (
+        0.8 if categorical else 0.8 * float(np.min(np.diff(positions))) if len(positions) > 1 else 1
+    )
+    bars.bar(positions, first["weight_share"], width=step, color="grey", alpha=0.2)
+    bars.set_ylabel("share of exposure", color="grey")
+    bars.set_ylim(0, max(float(first["weight_share"].max()) * 4, 1e-9))
+    ax.set_zorder(bars.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    if categorical:
+        ax.set_xticks(positions, [str(v) for v in first["value"]], rotation=60, fontsize="small")
+    ax.set(
+        xlabel=feature, ylabel="mean predicted frequency", title=f"Partial dependence: {feature}"
+    )
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_ice(curves: pd.DataFrame, *, feature: str = "", ax=None):
+    """ICE curves (``interpret.ice``) with their mean in black."""
+    ax = _axes(ax)
+    for _, c in curves.groupby("row"):
+        ax.plot(c["value"].astype(str) if c["value"].dtype == object else c["value"],
+                c["prediction"], color="tab:blue", alpha=0.2, lw=0.8)  # fmt: skip
+    mean = curves.groupby("value", sort=False)["prediction"].mean()
+    ax.plot(mean.index.astype(str) if mean.index.dtype == object else mean.index, mean.to_numpy(),
+            color="black", lw=2, label="mean")  # fmt: skip
+    ax.set(xlabel=feature, ylabel="predicted frequency", title=f"ICE: {feature}")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_relativities(table: pd.DataFrame, *, feature: str = "", names=("GLM", "model"), ax=None):
+    """GLM relativities beside a model's implied ones (``interpret.relativities_comparison``)."""
+    ax = _axes(ax)
+    pos = np.arange(len(table))
+    ax.bar(pos - 0.2, table["glm"], width=0.4, label=names[0])
+    ax.bar(pos + 0.2, table["model"], width=0.4, label=names[1])
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.set_xticks(pos, [str(v) for v in table["value"]], rotation=60, fontsize="small")
+    ax.set(xlabel=feature, ylabel="relativity", title=f"Relativities: {feature}")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_embeddings(table: pd.DataFrame, feature: str, *, ax=None):
+    """A feature's learned 2-d embedding (``interpret.embedding_table``), levels as labels."""
+    ax = _axes(ax)
+    t = table[table["feature"] == feature]
+    if "dim_2" not in t.columns or t["dim_2"].isna().all():
+        ax.scatter(t["dim_1"], np.zeros(len(t)), s=12)
+        ys = np.zeros(len(t))
+    else:
+        ax.scatter(t["dim_1"], t["dim_2"], s=12)
+        ys = t["dim_2"].to_numpy()
+    for x, y, level in zip(t["dim_1"], ys, t["level"], strict=True):
+        ax.annotate(str(level), (x, y), fontsize="x-small", xytext=(2, 2),
+                    textcoords="offset points")  # fmt: skip
+    ax.set(xlabel="dimension 1", ylabel="dimension 2", title=f"Embedding of {feature}")
+    return ax
+
+
+def plot_beta(beta: pd.DataFrame, values: pd.Series, term: str, *, ax=None):
+    """LocalGLMnet: the coefficient ``beta_j(x)`` of one term against the feature's value."""
+    ax = _axes(ax)
+    ax.scatter(values, beta[term], s=2, alpha=0.3)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set(xlabel=str(values.name or term), ylabel=f"beta({term})",
+           title=f"LocalGLMnet coefficient: {term}")  # fmt: skip
+    return ax
+
+
+def plot_importance(table: pd.DataFrame, *, value: str = "increase", label: str = "", ax=None):
+    """Horizontal bars of an importance table (``feature``/``term`` and ``value`` columns)."""
+    ax = _axes(ax)
+    key = "feature" if "feature" in table.columns else "term"
+    t = table.sort_values(value)
+    ax.barh(t[key].astype(str), t[value], xerr=t["std"] if "std" in t.columns else None)
+    ax.set(xlabel=label or value, title="Importance")
+    return ax
+
+
+def plot_murphy(table: pd.DataFrame, *, ax=None):
+    """Murphy decomposition: miscalibration against discrimination, one point per model.
+
+    Lines of equal score (``score = MCB - DSC + UNC``) are drawn through the points.
+    """
+    ax = _axes(ax)
+    for name, row in table.iterrows():
+        ax.scatter(row["miscalibration"], row["discrimination"], s=20)
+        ax.annotate(str(name), (row["miscalibration"], row["discrimination"]), fontsize="small",
+                    xytext=(3, 3), textcoords="offset points")  # fmt: skip
+    ax.set(xlabel="miscalibration (lower is better)",
+           ylabel="discrimination (higher is better)", title="Murphy decomposition")  # fmt: skip
+    return ax
