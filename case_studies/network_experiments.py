@@ -4,6 +4,9 @@ Each configuration (a JSON object of FNN / CANN options, plus ``kind`` and ``see
 for each seed on the learning data, balance-corrected, and scored in and out of sample (average
 Poisson deviance per policy, 10^-2). CANNs sit on SW2019's GLM2.
 
+With ``--save-predictions DIR`` each network's test predictions (expected claim counts) are
+saved as ``DIR/<kind>-<embedding_dim>-<seed>.npy``, so mixed ensembles can be scored afterwards.
+
 With ``--nagging`` it also prints, per configuration, the out-of-sample loss of the average of
 the first M members (the nagging predictor) for M = 1, 2, ...
 
@@ -26,6 +29,7 @@ def main(argv=None) -> int:
     parser.add_argument("configs", help="JSON list of configurations")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--nagging", action="store_true", help="print the loss by ensemble size")
+    parser.add_argument("--save-predictions", default=None, metavar="DIR")
     args = parser.parse_args(argv)
 
     import numpy as np
@@ -65,6 +69,13 @@ def main(argv=None) -> int:
             }
             print(json.dumps(row), flush=True)
             test_predictions.append(model.predict(test))
+            if args.save_predictions:
+                from pathlib import Path
+
+                folder = Path(args.save_predictions)
+                folder.mkdir(parents=True, exist_ok=True)
+                dim = options.get("embedding_dim", 2)
+                np.save(folder / f"{kind}-{dim}-{seed}.npy", test_predictions[-1])
         if args.nagging:
             running = np.cumsum(test_predictions, axis=0)
             running /= np.arange(1, len(running) + 1)[:, None]
