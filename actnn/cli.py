@@ -1,4 +1,4 @@
-"""The ``actnn`` command line: ``actnn demo`` and ``actnn reproduce``.
+"""The ``actnn`` command line: ``actnn demo``, ``actnn reproduce`` and ``actnn report``.
 
 Errors are one line on stderr and a non-zero exit code; ``--debug`` shows the traceback.
 """
@@ -65,6 +65,21 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="sw2019: save nagging members here as they finish; a rerun resumes",
     )
+
+    report = sub.add_parser(
+        "report", help="compare saved models on a data set in one HTML (or Markdown) report"
+    )
+    report.add_argument("models", nargs="+", metavar="MODEL_DIR", help="saved model directories")
+    report.add_argument("--data", required=True, help="csv, csv.gz or parquet file")
+    report.add_argument("--out", required=True, help="report file: .html (default) or .md")
+    report.add_argument("--markdown", action="store_true", help="also write the .md variant")
+    report.add_argument("--title", default="Tariff comparison")
+    report.add_argument(
+        "--features",
+        nargs="*",
+        default=None,
+        help="columns for bias and partial dependence (default: the models')",
+    )
     return parser
 
 
@@ -78,6 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .demo import run_demo
 
             run_demo(args.out, n=args.n, seed=args.seed)
+        elif args.command == "report":
+            from .report import write_report
+
+            write_report(args.models, args.data, args.out, title=args.title,
+                         markdown=args.markdown, features=args.features)  # fmt: skip
         else:
             from . import reproduce
 

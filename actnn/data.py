@@ -195,6 +195,17 @@ def _load(
     return df
 
 
+def read_table(path: PathArg) -> pd.DataFrame:
+    """Read a user's table (csv, csv.gz, parquet or arff, by suffix) as stored, without checks.
+
+    Raises FileNotFoundError naming the path if it does not exist.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"no data file {file}")
+    return _read_table(file)
+
+
 def _read_table(path: Path) -> pd.DataFrame:
     """Read a table as stored, without typing; the reader is chosen by the file suffix."""
     name = path.name.lower()

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "figure_png",
     "plot_lorenz",
     "plot_ordered_lorenz",
     "plot_double_lift",
@@ -27,6 +28,19 @@ __all__ = [
     "plot_importance",
     "plot_murphy",
 ]
+
+
+def figure_png(draw, size: tuple[float, float] = (6.4, 4.4), dpi: int = 100) -> bytes:
+    """PNG bytes of a new figure on which ``draw(ax)`` draws (no pyplot state is kept)."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained", dpi=dpi)
+    draw(fig.add_subplot())
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
 
 
 def _axes(ax, size=(5.5, 4.0)):
