@@ -1,0 +1,209 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Tariff comparison on freMTPL2: GLM1 against a CANN, and the pure premium
+#
+# 1. **Frequency.** On the NSW2018 split, GLM1 (NSW2018) against a CANN on GLM1 (SW2019's
+#    network inputs, embeddings d = 2, early stopping, balance-corrected, seed 1). Both are
+#    saved, the test data is written to a file, and the comparison report is produced exactly
+#    as a user would produce it: `actnn report MODELS/GLM1 MODELS/CANN --data test.parquet
+#    --out report.html`.
+# 2. **Pure premium.** On the Wüthrich & Merz (2023) data version (claim counts recounted from
+#    freMTPL2sev, so every claim has an amount), frequency x severity (Poisson GLM1 x Gamma
+#    GLM1) against a direct Tweedie GLM, on observed claim amounts.
+#
+# Run: `python case_studies/tariff_comparison.py --data-dir ../shared/data [--quick]
+# [--out case_studies/results/tariff_comparison]`. `--quick` trains the CANN for 5 epochs and
+# averages the partial dependences over fewer policies (CI runs it).
+
+# %%
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import actnn
+from actnn import GLM, data, get_preset
+from actnn.networks import CANN
+from actnn.premium import fit_tweedie_pure_premium, pure_premium, pure_premium_table
+from actnn.presets import sw2019_network_inputs
+from actnn.report import write_report
+from actnn.reproduce import nsw2018_split, versions
+from actnn.rsplit import r_split
+
+parser = argparse.ArgumentParser(description="GLM1 against a CANN on freMTPL2, pure premium")
+parser.add_argument("--data-dir", default=os.environ.get("ACTNN_DATA_DIR"))
+parser.add_argument("--out", default="case_studies/results/tariff_comparison")
+parser.add_argument("--quick", action="store_true")
+args, _ = parser.parse_known_args()  # also runs inside Jupyter (which passes its own args)
+OUT = Path(args.out)
+OUT.mkdir(parents=True, exist_ok=True)
+started = time.perf_counter()
+timings: dict[str, float] = {}
+
+# %% [markdown]
+# ## 1. Frequency: GLM1 and a CANN on the NSW2018 split
+
+# %%
+freq = data.prepare_nsw2018(data.load_freq(args.data_dir))
+learn_rows, test_rows = nsw2018_split(len(freq))
+learn, test = freq.iloc[learn_rows], freq.iloc[test_rows].reset_index(drop=True)
+
+t0 = time.perf_counter()
+glm1 = GLM(get_preset("nsw2018_glm1"), name="GLM1").fit(learn, "ClaimNb", exposure="Exposure")
+cann = CANN(glm1, sw2019_network_inputs(), embedding_dim=2, seed=1, verbose=0,
+            epochs=5 if args.quick else 500)  # fmt: skip
+cann.fit(learn, "ClaimNb", exposure="Exposure").balance_correct(learn)
+timings["fit GLM1 and CANN"] = time.perf_counter() - t0
+print(f"CANN: {cann.history_.epochs} epochs, {cann.fit_seconds_:.0f} s")
+
+# %% [markdown]
+# Save both tariffs and the test data, then build the report from the files, as
+# `actnn report` does.
+
+# %%
+models_dir = OUT / "models"
+glm1.save(models_dir / "GLM1", overwrite=True)
+cann.save(models_dir / "CANN", overwrite=True)
+test_file = OUT / "test.csv.gz"
+test.to_csv(test_file, index=False)
+
+t0 = time.perf_counter()
+evaluation = write_report(
+    [models_dir / "GLM1", models_dir / "CANN"], test_file, OUT / "report.html",
+    title="freMTPL2 frequency, NSW2018 test set: GLM1 against CANN", markdown=True,
+    pd_sample=5_000 if args.quick else 20_000,
+)  # fmt: skip
+timings["report (load, evaluate, write)"] = time.perf_counter() - t0
+print(evaluation.scores)
+
+# %%
+print(evaluation.murphy)
+
+# %% [markdown]
+# ## 2. Pure premium on the Wüthrich & Merz (2023) data version
+#
+# Split: R `set.seed(500); sample(1:n, round(0.9 n))` (R >= 3.6 sampling).
+
+# %%
+wm = data.prepare_wm2023(data.load_freq(args.data_dir), data.load_sev(args.data_dir))
+wm_learn_rows, wm_test_rows = r_split(len(wm), frac=0.9, seed=500, sample_kind="Rejection")
+wm_learn, wm_test = wm.iloc[wm_learn_rows], wm.iloc[wm_test_rows]
+claims = wm_learn[wm_learn["ClaimNb"] > 0].assign(
+    ClaimAmount=lambda d: d["ClaimTotal"] / d["ClaimNb"]
+)
+
+t0 = time.perf_counter()
+frequency = GLM(get_preset("nsw2018_glm1"), name="frequency GLM1").fit(
+    wm_learn, "ClaimNb", exposure="Exposure"
+)
+severity = GLM(get_preset("nsw2018_glm1"), "gamma", name="severity GLM1").fit(
+    claims, "ClaimAmount", weights="ClaimNb"
+)
+tweedie = fit_tweedie_pure_premium(get_preset("nsw2018_glm1"), wm_learn, power=1.9)
+timings["fit pure-premium GLMs"] = time.perf_counter() - t0
+
+homogeneous_rate = wm_learn["ClaimTotal"].sum() / wm_learn["Exposure"].sum()
+tables = {}
+for name, frame in (("learn", wm_learn), ("test", wm_test)):
+    tables[name] = pure_premium_table(
+        {
+            "homogeneous": [homogeneous_rate] * len(frame),
+            "frequency x severity (GLM1 x Gamma GLM1)": pure_premium(frequency, severity, frame),
+            "Tweedie GLM1 (p = 1.9)": tweedie.predict(frame),
+        },
+        frame,
+        power=1.9,
+    )
+print(tables["test"])
+
+# %% [markdown]
+# ## Results
+
+
+# %%
+def _records(table):
+    return [{"tariff": k, **{c: float(v) for c, v in row.items()}}
+            for k, row in table.iterrows()]  # fmt: skip
+
+
+results = {
+    "case_study": "tariff_comparison",
+    "quick": args.quick,
+    "frequency": {
+        "data": {"n_learn": len(learn), "n_test": len(test)},
+        "units": evaluation.scores.attrs.get("units"),
+        "scores_test": _records(evaluation.scores),
+        "gini_test": evaluation.ginis,
+        "murphy_test": _records(evaluation.murphy),
+        "cann_epochs": cann.history_.epochs,
+        "report": "report.html",
+    },
+    "pure_premium": {
+        "data": {"n_learn": len(wm_learn), "n_test": len(wm_test)},
+        "tweedie_power": 1.9,
+        "learn": _records(tables["learn"]),
+        "test": _records(tables["test"]),
+    },
+    "seconds": {**timings, "total": time.perf_counter() - started},
+    "versions": versions() | {"actnn": actnn.__version__},
+}
+(OUT / "results.json").write_text(json.dumps(results, indent=2))
+
+
+def _md(table, digits=5):
+    cols = list(table.columns)
+    lines = ["| " + " | ".join([table.index.name or "", *cols]) + " |",
+             "|" + "---|" * (len(cols) + 1)]  # fmt: skip
+    for k, row in table.iterrows():
+        cells = [f"{v:,.{digits}f}" if abs(v) < 1e5 else f"{v:,.0f}" for v in row]
+        lines.append("| " + " | ".join([str(k), *cells]) + " |")
+    return "\n".join(lines)
+
+
+md = [
+    "# Tariff comparison on freMTPL2" + (" (quick run)" if args.quick else ""),
+    "",
+    "Produced by `python case_studies/tariff_comparison.py --data-dir DIR"
+    + (" --quick" if args.quick else "")
+    + "`.",
+    "",
+    f"## Frequency, NSW2018 test set ({len(test):,} policies)",
+    "",
+    "Deviance: " + str(evaluation.scores.attrs.get("units", {}).get("deviance", "")),
+    "",
+    _md(evaluation.scores),
+    "",
+    "Full report: [report.md](report.md) (and the self-contained `report.html`).",
+    "",
+    f"## Pure premium, Wüthrich & Merz (2023) data, test set ({len(wm_test):,} policies)",
+    "",
+    "Tweedie deviance: exposure-weighted mean unit deviance of S/v, power 1.9.",
+    "",
+    _md(tables["test"]),
+    "",
+    "Learning set:",
+    "",
+    _md(tables["learn"]),
+    "",
+    "## Run time (2 cores)",
+    "",
+    *[f"- {k}: {v:.0f} s" for k, v in results["seconds"].items()],
+    "",
+]
+(OUT / "results.md").write_text("\n".join(md))
+print("\n".join(md))

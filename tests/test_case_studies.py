@@ -1,0 +1,40 @@
+"""Case-study scripts in quick mode on the real data, so none can silently break."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.real_data
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(script: str, data_dir: Path, out: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, str(REPO / "case_studies" / script), "--data-dir", str(data_dir),
+         "--quick", "--out", str(out)],
+        capture_output=True, text=True, env=env, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads((out / "results.json").read_text())
+
+
+def test_tariff_comparison_quick(real_data_dir, tmp_path):
+    results = _run("tariff_comparison.py", real_data_dir, tmp_path)
+    scores = {r["tariff"]: r for r in results["frequency"]["scores_test"]}
+    assert f"{scores['GLM1']['deviance']:.5f}" == "32.17123"  # NSW2018 Table 5
+    assert scores["CANN"]["deviance"] < scores["GLM1"]["deviance"]
+    for name in ("report.html", "report.md", "results.md", "models/GLM1/actnn_model.json"):
+        assert (tmp_path / name).is_file(), name
+    premium = {r["tariff"]: r for r in results["pure_premium"]["learn"]}
+    assert premium["homogeneous"]["balance"] == pytest.approx(1.0, rel=1e-12)
+    test = {r["tariff"]: r for r in results["pure_premium"]["test"]}
+    flat = test["homogeneous"]["tweedie_deviance"]
+    assert all(r["tweedie_deviance"] < flat for k, r in test.items() if k != "homogeneous")
+    assert results["pure_premium"]["data"] == {"n_learn": 610_206, "n_test": 67_801}
