@@ -51,3 +51,14 @@ def test_network_example_runs(capsys):
     assert cann.predict(learn).sum() == pytest.approx(learn["ClaimNb"].sum(), rel=1e-10)
     assert glm.n_params_ == 48
     assert "members" in capsys.readouterr().out
+
+
+def test_evaluation_example_runs(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(_python_blocks()[3], "README evaluation", "exec"), namespace)
+    comparison = namespace["comparison"]
+    assert list(comparison.scores.index) == ["GLM1", "CANN"]
+    assert (tmp_path / "comparison.html").stat().st_size > 50_000
+    assert (tmp_path / "models" / "GLM1" / "actnn_model.json").is_file()
+    assert "miscalibration" in capsys.readouterr().out
