@@ -19,7 +19,8 @@
 #    saved, the test data is written to a file, and the comparison report is produced exactly
 #    as a user would produce it: `actnn report MODELS/GLM1 MODELS/CANN --data test.parquet
 #    --out report.html`.
-# 2. **Pure premium.** On the Wüthrich & Merz (2023) data version (claim counts recounted from
+# 2. **Severity.** Gamma GLM1 against a Gamma CANN on the test claims, with its report.
+# 3. **Pure premium.** On the Wüthrich & Merz (2023) data version (claim counts recounted from
 #    freMTPL2sev, so every claim has an amount), frequency x severity (Poisson GLM1 x Gamma
 #    GLM1) against a direct Tweedie GLM, on observed claim amounts.
 #
@@ -41,7 +42,7 @@ from actnn import GLM, data, get_preset
 from actnn.networks import CANN
 from actnn.premium import fit_tweedie_pure_premium, pure_premium, pure_premium_table
 from actnn.presets import sw2019_network_inputs
-from actnn.report import write_report
+from actnn.report import evaluate, write_report
 from actnn.reproduce import nsw2018_split, versions
 from actnn.rsplit import r_split
 
@@ -95,7 +96,7 @@ print(evaluation.scores)
 print(evaluation.murphy)
 
 # %% [markdown]
-# ## 2. Pure premium on the Wüthrich & Merz (2023) data version
+# ## 2. Severity and pure premium on the Wüthrich & Merz (2023) data version
 #
 # Split: R `set.seed(500); sample(1:n, round(0.9 n))` (R >= 3.6 sampling).
 
@@ -117,6 +118,30 @@ severity = GLM(get_preset("nsw2018_glm1"), "gamma", name="severity GLM1").fit(
 tweedie = fit_tweedie_pure_premium(get_preset("nsw2018_glm1"), wm_learn, power=1.9)
 timings["fit pure-premium GLMs"] = time.perf_counter() - t0
 
+# %% [markdown]
+# The severity tariffs are compared on the test set's claims as well: the Gamma GLM1 against a
+# Gamma CANN on it (claim-count weights, balance-corrected by the intercept).
+
+# %%
+t0 = time.perf_counter()
+gamma_cann = CANN(severity, sw2019_network_inputs(), embedding_dim=2, batch_size=1_000,
+                  epochs=3 if args.quick else 200, seed=1, verbose=0)  # fmt: skip
+gamma_cann.fit(claims, "ClaimAmount", weights="ClaimNb").balance_correct(claims)
+test_claims = wm_test[wm_test["ClaimNb"] > 0].assign(
+    ClaimAmount=lambda d: d["ClaimTotal"] / d["ClaimNb"]
+)
+severity_evaluation = evaluate(
+    {"Gamma GLM1": severity, "Gamma CANN": gamma_cann}, test_claims,
+    pd_sample=None, data_name="WM2023 test claims",
+)  # fmt: skip
+severity_evaluation.to_html(
+    OUT / "report_severity.html",
+    title="freMTPL2 severity, WM2023 test claims: Gamma GLM1 against CANN",
+)
+timings["severity CANN and report"] = time.perf_counter() - t0
+print(severity_evaluation.scores)
+
+# %%
 homogeneous_rate = wm_learn["ClaimTotal"].sum() / wm_learn["Exposure"].sum()
 tables = {}
 for name, frame in (("learn", wm_learn), ("test", wm_test)):
@@ -152,6 +177,14 @@ results = {
         "murphy_test": _records(evaluation.murphy),
         "cann_epochs": cann.history_.epochs,
         "report": "report.html",
+    },
+    "severity": {
+        "data": {"n_learn_claims": len(claims), "n_test_claims": len(test_claims)},
+        "units": severity_evaluation.scores.attrs.get("units"),
+        "scores_test": _records(severity_evaluation.scores),
+        "gini_test": severity_evaluation.ginis,
+        "cann_epochs": gamma_cann.history_.epochs,
+        "report": "report_severity.html",
     },
     "pure_premium": {
         "data": {"n_learn": len(wm_learn), "n_test": len(wm_test)},

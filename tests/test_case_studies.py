@@ -30,7 +30,11 @@ def test_tariff_comparison_quick(real_data_dir, tmp_path):
     scores = {r["tariff"]: r for r in results["frequency"]["scores_test"]}
     assert f"{scores['GLM1']['deviance']:.5f}" == "32.17123"  # NSW2018 Table 5
     assert scores["CANN"]["deviance"] < scores["GLM1"]["deviance"]
-    for name in ("report.html", "report.md", "results.md", "models/GLM1/actnn_model.json"):
+    severity = {r["tariff"]: r for r in results["severity"]["scores_test"]}
+    assert set(severity) == {"Gamma GLM1", "Gamma CANN"}
+    files = ("report.html", "report.md", "report_severity.html", "results.md",
+             "models/GLM1/actnn_model.json")  # fmt: skip
+    for name in files:
         assert (tmp_path / name).is_file(), name
     premium = {r["tariff"]: r for r in results["pure_premium"]["learn"]}
     assert premium["homogeneous"]["balance"] == pytest.approx(1.0, rel=1e-12)
