@@ -20,6 +20,7 @@ __all__ = [
     "plot_double_lift",
     "plot_calibration",
     "plot_bias_by_feature",
+    "plot_marginal",
     "plot_partial_dependence",
     "plot_ice",
     "plot_relativities",
@@ -124,6 +125,26 @@ def plot_bias_by_feature(tables: Mapping[str, pd.DataFrame], *, feature: str = "
     return ax
 
 
+def plot_marginal(tables: Mapping[str, pd.DataFrame], *, feature: str = "", ax=None):
+    """Observed and predicted means by level of a feature (``bias_by_feature`` tables)."""
+    ax = _axes(ax, size=(6.5, 4.0))
+    first = next(iter(tables.values()))
+    pos = np.arange(len(first))
+    ax.plot(pos, first["observed"], "o-", color="black", ms=3, label="observed")
+    for name, t in tables.items():
+        ax.plot(pos, t["predicted"], "s--", ms=3, label=name)
+    bars = ax.twinx()
+    bars.bar(pos, first["weight"] / first["weight"].sum(), width=0.8, color="grey", alpha=0.2)
+    bars.set_ylabel("share of exposure", color="grey")
+    bars.set_ylim(0, max(float((first["weight"] / first["weight"].sum()).max()) * 4, 1e-9))
+    ax.set_zorder(bars.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    ax.set_xticks(pos, [str(v) for v in first["level"]], rotation=60, fontsize="small")
+    ax.set(xlabel=feature, ylabel="mean", title=f"Observed and predicted by {feature}")
+    ax.legend(fontsize="small")
+    return ax
+
+
 def plot_partial_dependence(tables: Mapping[str, pd.DataFrame], *, feature: str = "", ax=None):
     """Partial dependence of several models on one feature, with the weight share as bars."""
     ax = _axes(ax)
@@ -143,9 +164,7 @@ def plot_partial_dependence(tables: Mapping[str, pd.DataFrame], *, feature: str 
     ax.patch.set_visible(False)
     if categorical:
         ax.set_xticks(positions, [str(v) for v in first["value"]], rotation=60, fontsize="small")
-    ax.set(
-        xlabel=feature, ylabel="mean predicted frequency", title=f"Partial dependence: {feature}"
-    )
+    ax.set(xlabel=feature, ylabel="mean predicted rate", title=f"Partial dependence: {feature}")
     ax.legend(fontsize="small")
     return ax
 

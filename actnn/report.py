@@ -130,6 +130,9 @@ class Evaluation:
                         figure(lambda ax: plotting.plot_double_lift(self.double_lift, names=names,
                                                                     ax=ax))))  # fmt: skip
         for feature, tables in self.bias.items():
+            out.append((f"Observed and predicted by {feature}",
+                        figure(lambda ax, t=tables, f=feature: plotting.plot_marginal(
+                            t, feature=f, ax=ax), size=(7.2, 4.4))))  # fmt: skip
             out.append((f"Bias by {feature} (95 % intervals)",
                         figure(lambda ax, t=tables, f=feature: plotting.plot_bias_by_feature(
                             t, feature=f, ax=ax), size=(7.2, 4.4))))  # fmt: skip

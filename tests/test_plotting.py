@@ -63,6 +63,7 @@ def test_every_table_has_a_figure():
     importance = pd.DataFrame({"feature": ["a", "b"], "increase": [0.2, 0.1], "std": [0, 0]})
     axes = [
         plotting.plot_bias_by_feature(bias, feature="f"),
+        plotting.plot_marginal(bias, feature="f"),
         plotting.plot_partial_dependence(pdp, feature="f"),
         plotting.plot_relativities(rel, feature="f"),
         plotting.plot_embeddings(emb, "R"),
@@ -74,7 +75,7 @@ def test_every_table_has_a_figure():
     ]
     for ax in axes:
         assert ax.has_data(), ax.get_title()
-    assert len(axes[2].patches) == 4  # two bars per level
+    assert len(axes[3].patches) == 4  # relativities: two bars per level
 
 
 def test_figure_png_draws_without_pyplot_state():
