@@ -152,6 +152,7 @@ class Evaluation:
         units = self.scores.attrs.get("units", {})
         tables = [("Scores" + (f" ({units.get('deviance')})" if units else ""), self.scores)]
         discrimination = pd.DataFrame({"gini": self.ginis})
+        discrimination.index.name = "model"
         if self.ordered_ginis:
             discrimination["ordered_gini_vs_" + self.names[0]] = pd.Series(self.ordered_ginis)
         tables.append(("Discrimination", discrimination))

@@ -65,6 +65,10 @@ def versions() -> dict[str, str]:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             out[pkg] = "not installed"
+    if out["actnn"] == "not installed":  # run from a source tree
+        from . import __version__
+
+        out["actnn"] = f"{__version__} (source tree)"
     return out
 
 
