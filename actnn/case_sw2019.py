@@ -80,6 +80,7 @@ class SW2019Config:
 
     @classmethod
     def quick(cls) -> SW2019Config:
+        """The CI-sized run: seed 1, CANN2 only, 60 epochs with early stopping, 2 members."""
         return cls(
             seeds=(1,), networks=("CANN2",), epochs=60, validation_fraction=0.1, patience=10,
             nagging_network="CANN2", nagging_members=2,

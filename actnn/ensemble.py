@@ -188,6 +188,7 @@ class Nagging:
 
     @property
     def n_members(self) -> int:
+        """Number of members, one per seed."""
         return len(self.seeds)
 
     def summary(self) -> list[dict[str, Any]]:

@@ -131,19 +131,26 @@ class Poisson(Family):
         return y >= 0
 
     def unit_variance(self, mu):
+        """Poisson variance function ``V(mu) = mu``."""
         return np.asarray(mu, dtype=np.float64)
 
     def unit_deviance(self, y, mu):
+        """Poisson unit deviance ``2 [mu - y - y log(mu / y)]`` (NumPy, float64; 0 log 0 = 0)."""
         y = np.asarray(y, dtype=np.float64)
         mu = np.asarray(mu, dtype=np.float64)
         return 2.0 * (mu - y - _xlogy(y, mu) + _xlogy(y, y))
 
     def keras_unit_deviance(self, y, eta):
+        """Poisson unit deviance from ``eta = log(mu)``, in Keras ops."""
         # 2 [exp(eta) - y - y eta + y log y]; y log y is 0 at y = 0
         y_log_y = ops.where(y > 0, y * ops.log(ops.where(y > 0, y, ops.ones_like(y))), 0.0)
         return 2.0 * (ops.exp(eta) - y - y * eta + y_log_y)
 
     def loglik(self, y, mu, weights=None, dispersion=1.0):
+        """Poisson log-likelihood ``sum_i w_i (y_i log mu_i - mu_i - log y_i!)``.
+
+        ``dispersion`` is ignored (fixed at 1).
+        """
         y = np.asarray(y, dtype=np.float64)
         ll = _xlogy(y, np.asarray(mu, dtype=np.float64)) - mu - _lgamma(y + 1.0)
         return float(np.sum(ll if weights is None else np.asarray(weights) * ll))
@@ -159,21 +166,25 @@ class Gamma(Family):
         return y > 0
 
     def unit_variance(self, mu):
+        """Gamma variance function ``V(mu) = mu^2``."""
         return np.asarray(mu, dtype=np.float64) ** 2
 
     def unit_deviance(self, y, mu):
+        """Gamma unit deviance ``2 [(y - mu) / mu - log(y / mu)]`` (NumPy, float64)."""
         y = np.asarray(y, dtype=np.float64)
         mu = np.asarray(mu, dtype=np.float64)
         ratio = y / mu
         return 2.0 * (ratio - 1.0 - np.log(ratio))
 
     def keras_unit_deviance(self, y, eta):
+        """Gamma unit deviance from ``eta = log(mu)``, in Keras ops."""
         # 2 [y exp(-eta) - 1 - log y + eta], with log y taken on y clipped to the positive range
         tiny = float(np.finfo(keras.backend.standardize_dtype(y.dtype)).tiny)
         log_y = ops.log(ops.maximum(y, tiny))
         return 2.0 * (y * ops.exp(-eta) - 1.0 - log_y + eta)
 
     def loglik(self, y, mu, weights=None, dispersion=1.0):
+        """Gamma log-likelihood with shape ``1 / dispersion`` and mean ``mu``, weighted sum."""
         # log density of Gamma(shape = w / phi, scale = mu phi / w), as R's dgamma(..., log=TRUE)
         # with prior weights entering like R's Gamma()$aic (shape 1/phi, weighted sum).
         y = np.asarray(y, dtype=np.float64)
@@ -201,9 +212,11 @@ class Tweedie(Family):
         return y >= 0
 
     def unit_variance(self, mu):
+        """Tweedie variance function ``V(mu) = mu^p``."""
         return np.asarray(mu, dtype=np.float64) ** self.power
 
     def unit_deviance(self, y, mu):
+        """Tweedie unit deviance for power ``p`` (formula in the module docstring), NumPy."""
         p = self.power
         y = np.asarray(y, dtype=np.float64)
         mu = np.asarray(mu, dtype=np.float64)
@@ -214,6 +227,7 @@ class Tweedie(Family):
         )
 
     def keras_unit_deviance(self, y, eta):
+        """Tweedie unit deviance from ``eta = log(mu)``, in Keras ops."""
         p = self.power
         return 2.0 * (
             ops.power(y, 2 - p) / ((1 - p) * (2 - p))
@@ -222,6 +236,7 @@ class Tweedie(Family):
         )
 
     def loglik(self, y, mu, weights=None, dispersion=1.0):
+        """Not implemented: always raises ``NotImplementedError`` (compare by deviance)."""
         raise NotImplementedError(
             "the Tweedie log-likelihood needs a series expansion that actnn does not implement; "
             "compare Tweedie models by deviance"
@@ -285,6 +300,7 @@ class DevianceLoss(keras.losses.Loss):
         self._family = Tweedie(power) if isinstance(base, Tweedie) and power is not None else base
 
     def call(self, y_true, y_pred):
+        """Unit deviances of a batch, shape ``(n,)``; Keras applies weights and reduction."""
         # a 1-D y_true (model.fit(x, y)) against an (n, 1) prediction would broadcast to (n, n)
         y_true = ops.reshape(ops.cast(y_true, y_pred.dtype), ops.shape(y_pred))
         if self.from_eta:
@@ -295,6 +311,7 @@ class DevianceLoss(keras.losses.Loss):
         return ops.squeeze(self._family.keras_unit_deviance(y_true, eta), axis=-1)
 
     def get_config(self):
+        """The constructor arguments (``family``, ``power``, ``from_eta``, ...) for saving."""
         config = super().get_config()
         config.update(
             family=self.family, power=self.power, from_eta=self.from_eta, dtype=self.dtype

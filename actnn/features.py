@@ -74,6 +74,7 @@ class Feature(ABC):
 
     @property
     def is_fitted(self) -> bool:
+        """Whether the feature is ready to encode data (True unless it learns levels)."""
         return True
 
     @property
@@ -126,6 +127,7 @@ class Continuous(Feature):
 
     @property
     def terms(self) -> list[str]:
+        """One design-matrix column, named by the feature's label."""
         return [self.label]
 
     def values(self, df: pd.DataFrame) -> np.ndarray:
@@ -158,9 +160,11 @@ class Continuous(Feature):
         return x
 
     def encode(self, df: pd.DataFrame) -> np.ndarray:
+        """The transformed value (:meth:`values`) as a float64 column ``(n, 1)``."""
         return self.values(df)[:, None]
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description; ``mapping`` is stored as ``[key, value]`` pairs."""
         out = super().to_dict()
         if self.mapping is not None:
             # pairs, not a dict: JSON would turn non-string keys into strings
@@ -187,12 +191,14 @@ class Polynomial(Feature):
 
     @property
     def terms(self) -> list[str]:
+        """``label``, ``log(label)`` (with ``log_term``), ``label^2``, ..., ``label^degree``."""
         names = [self.label]
         if self.log_term:
             names.append(f"log({self.label})")
         return names + [f"{self.label}^{k}" for k in range(2, self.degree + 1)]
 
     def encode(self, df: pd.DataFrame) -> np.ndarray:
+        """The powers (and log) of the column, float64 ``(n, len(terms))``, in ``terms`` order."""
         x = _numeric(df, self.column)
         cols = [x]
         if self.log_term:
@@ -238,28 +244,34 @@ class _Levelled(Feature):
 
     @property
     def levels(self) -> list[Any]:
+        """The feature's levels, in order (the reference among them)."""
         raise NotImplementedError
 
     @property
     def reference_level(self) -> Any:
+        """The reference level (coefficient 0): ``reference``, else the first level."""
         levels = self.levels
         return levels[0] if self.reference is None else self.reference
 
     @property
     def terms(self) -> list[str]:
+        """One dummy ``<label><level>`` per level other than the reference."""
         ref = self.reference_level
         return [f"{self.label}{lvl}" for lvl in self.levels if lvl != ref]
 
     def levels_table(self) -> list[tuple[Any, str | None]]:
+        """``(level, term)`` for every level; the reference level's term is None."""
         ref = self.reference_level
         return [(lvl, None if lvl == ref else f"{self.label}{lvl}") for lvl in self.levels]
 
     def encode(self, df: pd.DataFrame) -> np.ndarray:
+        """The dummy block, float64 ``(n, len(terms))`` (zeros for the reference level)."""
         out = np.empty((len(df), len(self.terms)))
         self.write(df, out)
         return out
 
     def write(self, df: pd.DataFrame, out: np.ndarray) -> None:
+        """Write the dummy block into ``out`` (a view of the design matrix), in place."""
         # the dummies are written in place: a one-hot block is most of a design matrix
         codes = self.codes(df)
         levels = self.levels
@@ -310,6 +322,11 @@ class Categorical(_Levelled):
         return values
 
     def fit(self, df: pd.DataFrame) -> Categorical:
+        """Return the feature with ``fitted_levels`` set to the levels present in ``df``.
+
+        Missing values in a non-categorical column and a ``reference`` that is not a level
+        are a ``ValueError``.
+        """
         values = self._values(df)
         if isinstance(values.dtype, pd.CategoricalDtype):
             present = set(values.unique().dropna())
@@ -329,18 +346,22 @@ class Categorical(_Levelled):
 
     @property
     def is_fitted(self) -> bool:
+        """Whether the levels are fixed (by :meth:`fit` or ``fitted_levels``)."""
         return self.fitted_levels is not None
 
     @property
     def levels(self) -> list[Any]:
+        """The fitted levels; a ``RuntimeError`` before :meth:`fit`."""
         if self.fitted_levels is None:
             raise RuntimeError(f"feature {self.label!r} is not fitted: call FeatureSpec.fit first")
         return list(self.fitted_levels)
 
     def codes(self, df: pd.DataFrame) -> np.ndarray:
+        """Integer code of each row's level in :attr:`levels`; unseen levels are a ValueError."""
         return _level_codes(self._values(df), self.levels, self.column)
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description, with the fitted levels if any."""
         out = super().to_dict()
         if self.fitted_levels is not None:
             out["fitted_levels"] = list(self.fitted_levels)
@@ -385,6 +406,7 @@ class Binned(_Levelled):
 
     @property
     def levels(self) -> list[str]:
+        """The class labels: ``labels`` if given, else ``"[a,b)"``, ``"<b"`` and ``"a+"``."""
         if self.labels is not None:
             return list(self.labels)
 
@@ -399,6 +421,7 @@ class Binned(_Levelled):
         return [label(a, b) for a, b in zip(self.edges, self.edges[1:], strict=False)]
 
     def codes(self, df: pd.DataFrame) -> np.ndarray:
+        """Class index of each row; values outside ``[edges[0], edges[-1])`` are a ValueError."""
         x = _numeric(df, self.column)
         outside = (x < self.edges[0]) | (x >= self.edges[-1])
         if outside.any():
@@ -409,6 +432,7 @@ class Binned(_Levelled):
         return np.searchsorted(np.asarray(self.edges), x, side="right") - 1
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description; infinite edges are stored as ``"inf"`` and ``"-inf"``."""
         out = super().to_dict()
         out["edges"] = [str(e) if math.isinf(e) else e for e in self.edges]  # JSON has no inf
         if self.labels is not None:
@@ -470,6 +494,7 @@ class FeatureSpec:
 
     @property
     def is_fitted(self) -> bool:
+        """Whether every feature is fitted (see :meth:`fit`)."""
         return all(f.is_fitted for f in self.features)
 
     @property
@@ -502,10 +527,12 @@ class FeatureSpec:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description: ``name`` and each feature's ``to_dict``."""
         return {"name": self.name, "features": [f.to_dict() for f in self.features]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FeatureSpec:
+        """Rebuild a specification (fitted levels included) from :meth:`to_dict`'s output."""
         features = []
         for item in data["features"]:
             item = dict(item)

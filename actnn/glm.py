@@ -149,7 +149,8 @@ def irls(
     Returns
     -------
     dict
-        ``coef``, ``cov_unscaled`` (``(X' W X)^-1`` at the solution), ``deviance``, ``n_iter``.
+        ``coef``, ``cov_unscaled`` (``(X' W X)^-1`` at the solution), ``deviance``, ``n_iter``,
+        ``mu`` (the fitted means).
 
     Notes
     -----

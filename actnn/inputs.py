@@ -78,14 +78,17 @@ class NetworkInputs:
 
     @property
     def numeric_names(self) -> list[str]:
+        """Labels of the numeric features, in the column order of the ``"numeric"`` input."""
         return [f.label for f in self.numeric]
 
     @property
     def categorical_names(self) -> list[str]:
+        """Labels of the categorical features: the names of their integer inputs."""
         return [f.label for f in self.categorical]
 
     @property
     def is_fitted(self) -> bool:
+        """Whether the scaling and the categorical levels are fixed (see :meth:`fit`)."""
         return self.centers is not None and all(f.is_fitted for f in self.categorical)
 
     def n_levels(self) -> dict[str, int]:
@@ -128,6 +131,7 @@ class NetworkInputs:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description, with the fitted scaling and levels if any."""
         return {
             "numeric": [f.to_dict() for f in self.numeric],
             "categorical": [f.to_dict() for f in self.categorical],
@@ -138,6 +142,7 @@ class NetworkInputs:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NetworkInputs:
+        """Rebuild the inputs (fitted or not) from :meth:`to_dict`'s output."""
         numeric = FeatureSpec.from_dict({"features": data["numeric"]}).features
         categorical = FeatureSpec.from_dict({"features": data["categorical"]}).features
         fitted = data.get("centers") is not None

@@ -2,9 +2,9 @@
 
 Every function takes a fitted actnn model (GLM, FNN, CANN, LocalGLMnet or Nagging) and a data
 frame with the model's feature columns, and returns a pandas DataFrame with documented columns.
-Averages over policies are weighted by exposure (or by the case weights of a severity model),
-so a partial dependence is the tariff's mean frequency over the portfolio as it is, with one
-feature set to each value.
+Averages over policies weigh every policy equally unless ``weights`` is given (pass the exposure,
+or the case weights of a severity model, as the report does), so a partial dependence is the
+tariff's mean rate over the portfolio as it is, with one feature set to each value.
 """
 
 from __future__ import annotations

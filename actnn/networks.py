@@ -493,6 +493,7 @@ class LocalLinear(keras.layers.Layer):
         self.intercept_initializer = float(intercept_initializer)
 
     def build(self, input_shape):
+        """Create the intercept weight ``b0``, shape ``(1,)``."""
         self.intercept = self.add_weight(
             shape=(1,),
             initializer=keras.initializers.Constant(self.intercept_initializer),
@@ -500,15 +501,18 @@ class LocalLinear(keras.layers.Layer):
         )
 
     def call(self, inputs):
+        """``b0 + sum_j beta_j x_j`` of ``inputs = [beta, x]``, shape ``(n, 1)``."""
         beta, x = inputs
         return keras.ops.sum(beta * keras.ops.cast(x, beta.dtype), axis=-1, keepdims=True) + (
             self.intercept
         )
 
     def compute_output_shape(self, input_shape):
+        """``(batch, 1)``."""
         return (input_shape[0][0], 1)
 
     def get_config(self):
+        """The layer's config with ``intercept_initializer``, for saving."""
         return {**super().get_config(), "intercept_initializer": self.intercept_initializer}
 
 

@@ -1,4 +1,4 @@
-"""Tariff comparison: evaluate two or more fitted models on one data set and write a report.
+"""Tariff comparison: evaluate fitted models on one data set and write a report.
 
 :func:`evaluate` computes every table (scores, balance, Lorenz / Gini, ordered Lorenz, double
 lift, calibration, Murphy decomposition, bias by feature, partial dependence, relativities) and
@@ -94,6 +94,7 @@ class Evaluation:
     partial_dependence: dict[str, dict[str, pd.DataFrame]]
     relativities: dict[str, pd.DataFrame]
     stamp: dict[str, Any] = field(default_factory=dict)
+    n_bins: int = 10
 
     # -- figures
     def pngs(self) -> list[tuple[str, bytes]]:
@@ -113,7 +114,8 @@ class Evaluation:
         out = [
             ("Lorenz curves (concentration of claims by predicted " + rate + ")",
              figure(lambda ax: plotting.plot_lorenz(self.lorenz, ginis=self.ginis, ax=ax))),
-            ("Calibration: mean observed against mean predicted in 10 bins of equal exposure",
+            (f"Calibration: mean observed against mean predicted in {self.n_bins} bins of "
+             f"equal {'exposure' if self.family == 'poisson' else 'weight'}",
              figure(lambda ax: plotting.plot_calibration(self.calibration, ax=ax))),
             ("Murphy decomposition of the deviance",
              figure(lambda ax: plotting.plot_murphy(self.murphy, ax=ax))),
@@ -273,8 +275,9 @@ def evaluate(
     Parameters
     ----------
     models : mapping of str to fitted model
-        Two or more actnn models (GLM, FNN, CANN, LocalGLMnet, Nagging) of the same family;
-        the first is the base of the ordered Lorenz curves and of the double lift.
+        One or more actnn models (GLM, FNN, CANN, LocalGLMnet, Nagging) of the same family;
+        the first is the base of the ordered Lorenz curves and of the double lift (which need
+        two models and are left out for one).
     data : DataFrame
         The policies with the response (and exposure or weights).
     response, exposure, weights : str, optional
@@ -411,6 +414,7 @@ def evaluate(
         partial_dependence=pdp,
         relativities=relativities,
         stamp=stamp,
+        n_bins=n_bins,
     )
 
 

@@ -39,9 +39,11 @@ class History:
 
     @property
     def epochs(self) -> int:
+        """Number of epochs run."""
         return len(self.loss)
 
     def to_dict(self) -> dict:
+        """The history as a JSON-ready dict of its fields."""
         return {
             "loss": self.loss,
             "val_loss": self.val_loss,
