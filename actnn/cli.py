@@ -1,6 +1,9 @@
-"""The ``actnn`` command line: ``actnn demo``, ``actnn reproduce`` and ``actnn report``.
+"""The ``actnn`` command line: ``demo``, ``reproduce``, ``fit``, ``predict`` and ``report``.
 
-Errors are one line on stderr and a non-zero exit code; ``--debug`` shows the traceback.
+``actnn fit CONFIG.toml --data FILE --out MODEL_DIR`` fits the model a TOML file describes
+(:mod:`actnn.config`) on the user's own data and saves it; ``actnn predict MODEL_DIR --data FILE
+--out FILE`` writes the data with the model's predictions. Errors are one line on stderr and a
+non-zero exit code; ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -9,7 +12,13 @@ import argparse
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @contextlib.contextmanager
@@ -66,6 +75,32 @@ def _parser() -> argparse.ArgumentParser:
         help="sw2019: save nagging members here as they finish; a rerun resumes",
     )
 
+    fit = sub.add_parser("fit", help="fit the model a TOML file describes on your data and save it")
+    fit.add_argument("config", metavar="CONFIG.toml", help="the model (see actnn.config)")
+    fit.add_argument("--data", required=True, help="learning data: csv, csv.gz or parquet file")
+    fit.add_argument("--out", required=True, metavar="MODEL_DIR", help="directory of the model")
+    fit.add_argument("--overwrite", action="store_true", help="replace a model saved at --out")
+    fit.add_argument(
+        "--progress",
+        action="store_true",
+        help="show the networks' progress bar over the epochs (default: on a terminal)",
+    )
+
+    predict = sub.add_parser("predict", help="write a data file with a saved model's predictions")
+    predict.add_argument("model", metavar="MODEL_DIR", help="saved model directory")
+    predict.add_argument("--data", required=True, help="csv, csv.gz or parquet file")
+    predict.add_argument("--out", required=True, help="output file: .csv, .csv.gz or .parquet")
+    predict.add_argument(
+        "--column",
+        default="prediction",
+        help="column of the expected response mu, exposure included (default: prediction)",
+    )
+    predict.add_argument(
+        "--rate-column",
+        default="rate",
+        help="column of mu per unit of exposure, for models with exposure (default: rate)",
+    )
+
     report = sub.add_parser(
         "report", help="compare saved models on a data set in one HTML (or Markdown) report"
     )
@@ -83,6 +118,91 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fit(args: argparse.Namespace) -> None:
+    """``actnn fit``: config, then data, then the fit, the saved model and a summary line."""
+    from .config import fit_from_config, in_sample_deviance, load_config
+    from .data import read_table
+    from .persistence import _check_target, save_model
+
+    started = time.perf_counter()
+    config = load_config(args.config)
+    print(f"config {args.config}: {config.describe()}")
+    out = Path(args.out)
+    if not args.overwrite and out.is_dir() and any(out.iterdir()):
+        raise FileExistsError(
+            f"{out} exists and is not empty: pass --overwrite to replace the model saved there"
+        )
+    _check_target(out, args.overwrite)  # before the fit, which may take long
+    data = read_table(args.data)
+    print(f"read {len(data):,} rows, {data.shape[1]} columns from {args.data}")
+    verbose = int(args.progress or sys.stdout.isatty())
+    model = fit_from_config(config, data, verbose=verbose, progress=print, data_name=args.data)
+    save_model(model, out, overwrite=args.overwrite)
+    print(f"saved to {out}")
+    deviance = in_sample_deviance(config, model, data)
+    weighted = f", weighted by {config.weights!r}" if config.weights else ""
+    print(
+        f"done: {config.kind} on {len(data):,} rows, in-sample deviance {deviance:.6g} "
+        f"(mean {config.family_name} unit deviance{weighted}), "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+
+
+def _with_predictions(
+    model: Any, data: pd.DataFrame, column: str, rate_column: str, data_name: str
+) -> pd.DataFrame:
+    """``data`` with the column ``mu`` (exposure included) and, for exposure models, the rate."""
+    fitted = (getattr(model, "members_", None) or [model])[0]  # a Nagging's members hold it
+    uses_exposure = getattr(fitted, "uses_exposure_", False)
+    new = [column, rate_column] if uses_exposure else [column]
+    if len(set(new)) < len(new):
+        raise ValueError(f"--column and --rate-column are both {column!r}: choose two names")
+    taken = [c for c in new if c in data.columns]
+    if taken:
+        raise ValueError(
+            f"{data_name} already has the column(s) {taken}: choose other names with --column "
+            "or --rate-column"
+        )
+    if uses_exposure and fitted.exposure_ is None:
+        raise ValueError(
+            "the model was fitted with exposures given as an array, not a column: predict in "
+            "Python with model.predict(data, exposure=...)"
+        )
+    if uses_exposure and fitted.exposure_ not in data.columns:
+        raise ValueError(
+            f"the model was fitted with the exposure column {fitted.exposure_!r}, which "
+            f"{data_name} lacks; it has {list(data.columns)}"
+        )
+    out = data.copy()
+    out[column] = model.predict(data)
+    if uses_exposure:
+        out[rate_column] = model.predict_frequency(data)
+    return out
+
+
+def _predict(args: argparse.Namespace) -> None:
+    """``actnn predict``: the data file with the model's predictions, in a new file."""
+    from .data import read_table, writable_table, write_table
+    from .persistence import load_model
+
+    started = time.perf_counter()
+    data_file, out_file = Path(args.data), Path(args.out)
+    if out_file.resolve() == data_file.resolve() or (
+        out_file.exists() and data_file.exists() and out_file.samefile(data_file)
+    ):
+        raise ValueError(f"--out {out_file} is the input file: choose another file")
+    writable_table(out_file)  # before the work
+    model = load_model(args.model)
+    print(f"loaded the {type(model).__name__} saved in {args.model}")
+    data = read_table(data_file)
+    print(f"read {len(data):,} rows from {data_file}")
+    out = _with_predictions(model, data, args.column, args.rate_column, str(data_file))
+    write_table(out, out_file)
+    added = ", ".join(out.columns[data.shape[1] :])
+    seconds = time.perf_counter() - started
+    print(f"wrote {len(out):,} rows with {added} to {out_file} ({seconds:.1f} s)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
@@ -93,6 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .demo import run_demo
 
             run_demo(args.out, n=args.n, seed=args.seed)
+        elif args.command == "fit":
+            _fit(args)
+        elif args.command == "predict":
+            _predict(args)
         elif args.command == "report":
             from .report import write_report
 
@@ -120,7 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # one clear line for users; the traceback with --debug
         if args.debug:
             raise
-        print(f"actnn: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split("\n")) or type(exc).__name__
+        print(f"actnn: error: {message}", file=sys.stderr)
         return 1
     return 0
 

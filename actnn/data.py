@@ -41,6 +41,8 @@ CACHE_DIR_ENV = "ACTNN_CACHE_DIR"
 
 #: File suffixes :func:`find_data_file` looks for, in this order.
 SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet", ".arff", ".arff.gz")
+#: File suffixes :func:`write_table` writes.
+WRITE_SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet")
 
 #: OpenML data set ids of the freMTPL2 tables.
 OPENML_IDS: dict[str, int] = {"freMTPL2freq": 41214, "freMTPL2sev": 41215}
@@ -204,6 +206,28 @@ def read_table(path: PathArg) -> pd.DataFrame:
     if not file.is_file():
         raise FileNotFoundError(f"no data file {file}")
     return _read_table(file)
+
+
+def writable_table(path: PathArg) -> Path:
+    """``path`` as a Path if :func:`write_table` writes its suffix; else a ValueError saying so."""
+    file = Path(path)
+    if not file.name.lower().endswith(WRITE_SUFFIXES):
+        raise ValueError(
+            f"cannot write {file}: the file name must end in one of {', '.join(WRITE_SUFFIXES)}"
+        )
+    return file
+
+
+def write_table(frame: pd.DataFrame, path: PathArg) -> Path:
+    """Write ``frame`` without its index as csv, csv.gz or parquet, by the suffix of ``path``."""
+    file = writable_table(path)
+    if file.name.lower().endswith(".parquet"):
+        if importlib.util.find_spec("pyarrow") is None:
+            raise ImportError(f"writing {file} needs pyarrow: pip install actnn[parquet]")
+        frame.to_parquet(file, index=False, engine="pyarrow")
+    else:
+        frame.to_csv(file, index=False)  # pandas compresses .csv.gz by the suffix
+    return file
 
 
 def _read_table(path: Path) -> pd.DataFrame:
