@@ -34,3 +34,26 @@ def portfolio():
     from actnn.simulate import simulate_mtpl
 
     return simulate_mtpl(30_000, seed=3)
+
+
+@pytest.fixture(scope="session")
+def own_portfolio():
+    """5,000 policies with a user's own column names and a known frequency (not freMTPL2's)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 5_000
+    frame = pd.DataFrame(
+        {
+            "bonus_malus": rng.integers(50, 200, n),
+            "density": rng.integers(1, 20_000, n),
+            "driver_age": rng.integers(18, 90, n),
+            "region": rng.choice(["Paris", "Lyon", "Lille"], n),
+            "vehicle_power": rng.integers(4, 15, n),
+            "years": rng.uniform(0.1, 1.0, n),
+        }
+    )
+    rate = 0.1 * np.exp(0.01 * (np.minimum(frame["bonus_malus"], 150) - 100))
+    frame["n_claims"] = rng.poisson(rate * frame["years"])
+    return frame

@@ -110,26 +110,6 @@ categorical = ["region"]
 
 
 @pytest.fixture(scope="module")
-def own_portfolio() -> pd.DataFrame:
-    """5,000 policies with the user's column names and a known frequency."""
-    rng = np.random.default_rng(0)
-    n = 5_000
-    frame = pd.DataFrame(
-        {
-            "bonus_malus": rng.integers(50, 200, n),
-            "density": rng.integers(1, 20_000, n),
-            "driver_age": rng.integers(18, 90, n),
-            "region": rng.choice(["Paris", "Lyon", "Lille"], n),
-            "vehicle_power": rng.integers(4, 15, n),
-            "years": rng.uniform(0.1, 1.0, n),
-        }
-    )
-    rate = 0.1 * np.exp(0.01 * (np.minimum(frame["bonus_malus"], 150) - 100))
-    frame["n_claims"] = rng.poisson(rate * frame["years"])
-    return frame
-
-
-@pytest.fixture(scope="module")
 def own_claims(own_portfolio) -> pd.DataFrame:
     """The policies with claims and their mean claim size."""
     claims = own_portfolio[own_portfolio["n_claims"] > 0].reset_index(drop=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pandas as pd
 import pytest
 from conftest import REPO
 
@@ -23,20 +22,9 @@ def test_quickstart_runs(capsys):
     assert "linear_predictor" in capsys.readouterr().out
 
 
-def test_own_portfolio_example_runs():
+def test_own_portfolio_example_runs(own_portfolio):
     rng = np.random.default_rng(0)
-    n = 5_000
-    frame = pd.DataFrame(
-        {
-            "bonus_malus": rng.integers(50, 200, n),
-            "density": rng.integers(1, 20_000, n),
-            "driver_age": rng.integers(18, 90, n),
-            "region": rng.choice(["Paris", "Lyon", "Lille"], n),
-            "vehicle_power": rng.integers(4, 15, n),
-            "years": rng.uniform(0.1, 1.0, n),
-        }
-    )
-    frame["n_claims"] = rng.poisson(0.1 * frame["years"])
+    frame = own_portfolio
     claims = frame[frame["n_claims"] > 0].assign(mean_claim=lambda d: rng.gamma(2.0, 900.0, len(d)))
     namespace = {"my_learn_frame": frame, "my_claims_frame": claims}
     exec(compile(_python_blocks()[1], "README own portfolio", "exec"), namespace)
