@@ -10,21 +10,21 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.real_data
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _run(script: str, data_dir: Path, out: Path) -> dict:
+def _run(script: str, data_dir: Path | None, out: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    data = ["--data-dir", str(data_dir)] if data_dir is not None else []
     result = subprocess.run(
-        [sys.executable, str(REPO / "case_studies" / script), "--data-dir", str(data_dir),
-         "--quick", "--out", str(out)],
+        [sys.executable, str(REPO / "case_studies" / script), *data, "--quick", "--out", str(out)],
         capture_output=True, text=True, env=env, timeout=900,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads((out / "results.json").read_text())
 
 
+@pytest.mark.real_data
 def test_tariff_comparison_quick(real_data_dir, tmp_path):
     results = _run("tariff_comparison.py", real_data_dir, tmp_path)
     scores = {r["tariff"]: r for r in results["frequency"]["scores_test"]}
@@ -42,3 +42,14 @@ def test_tariff_comparison_quick(real_data_dir, tmp_path):
     flat = test["homogeneous"]["tweedie_deviance"]
     assert all(r["tweedie_deviance"] < flat for k, r in test.items() if k != "homogeneous")
     assert results["pure_premium"]["data"] == {"n_learn": 610_206, "n_test": 67_801}
+
+
+def test_synthetic_truth_quick(tmp_path):
+    results = _run("synthetic_truth.py", None, tmp_path)
+    test = {r["model"]: r for r in results["test"]}
+    assert test["truth"]["deviance_to_truth"] == 0.0
+    # every model is measured against the truth; a GLM is closer to it than the flat tariff
+    assert test["GLM1"]["deviance_to_truth"] < test["homogeneous"]["deviance_to_truth"]
+    assert test["GLM1"]["rmse_log_frequency"] < test["homogeneous"]["rmse_log_frequency"]
+    assert set(test) >= {"FNN d=2", "CANN on GLM1", "nagging FNN d=2, M = 2"}
+    assert (tmp_path / "results.md").is_file()
