@@ -53,3 +53,15 @@ def test_synthetic_truth_quick(tmp_path):
     assert test["GLM1"]["rmse_log_frequency"] < test["homogeneous"]["rmse_log_frequency"]
     assert set(test) >= {"FNN d=2", "CANN on GLM1", "nagging FNN d=2, M = 2"}
     assert (tmp_path / "results.md").is_file()
+
+
+@pytest.mark.real_data
+def test_wm2023_quick(real_data_dir, tmp_path):
+    results = _run("wm2023.py", real_data_dir, tmp_path)
+    assert results["data"]["n"] == 678_007 and results["data"]["n_test"] == 67_801
+    losses = {m["model"]: m for m in results["models"]}
+    assert losses["GLM1"]["out_of_sample"] < losses["homogeneous"]["out_of_sample"]
+    # a CANN starts at the GLM: trained, it fits the learning data about as well or better
+    cann = losses["CANN on GLM1"]
+    assert cann["in_sample"] <= losses["GLM1"]["in_sample"] + 0.05
+    assert (tmp_path / "results.md").is_file()
