@@ -24,6 +24,7 @@ __all__ = [
     "permutation_importance",
     "embedding_table",
     "relativities_comparison",
+    "relativities_from_partial_dependence",
 ]
 
 
@@ -297,12 +298,23 @@ def relativities_comparison(
     pd_glm = partial_dependence(glm, data, feature, weights=weights, sample=sample, seed=seed)
     pd_net = partial_dependence(model, data, feature, grid=pd_glm["value"], weights=weights,
                                 sample=sample, seed=seed)  # fmt: skip
+    return relativities_from_partial_dependence(pd_glm, pd_net)
+
+
+def relativities_from_partial_dependence(
+    pd_glm: pd.DataFrame, pd_model: pd.DataFrame
+) -> pd.DataFrame:
+    """Two partial dependences on the same grid as relativities, 1 at the GLM's largest level.
+
+    Returns the table of :func:`relativities_comparison` (``value``, ``glm``, ``model``,
+    ``weight_share``).
+    """
     base = int(np.argmax(pd_glm["weight_share"].to_numpy()))
     return pd.DataFrame(
         {
             "value": pd_glm["value"],
             "glm": pd_glm["prediction"] / pd_glm["prediction"].iloc[base],
-            "model": pd_net["prediction"] / pd_net["prediction"].iloc[base],
+            "model": pd_model["prediction"] / pd_model["prediction"].iloc[base],
             "weight_share": pd_glm["weight_share"],
         }
     )

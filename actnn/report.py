@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from .interpret import partial_dependence, predict_rate
+from .interpret import partial_dependence, predict_rate, relativities_from_partial_dependence
 
 __all__ = ["Evaluation", "evaluate", "write_report", "data_fingerprint"]
 
@@ -255,6 +255,11 @@ def _markdown_table(table: pd.DataFrame) -> str:
     return "\n".join([header, rule, *rows])
 
 
+def _gini(curve: pd.DataFrame, x: str) -> float:
+    """``1 - 2 * area`` under a curve of :mod:`actnn.metrics` (as ``gini`` / ``ordered_gini``)."""
+    return metrics._gini_of_curve(curve[x].to_numpy(), curve["loss_share"].to_numpy())
+
+
 def evaluate(
     models: Mapping[str, Any],
     data: pd.DataFrame,
@@ -332,15 +337,13 @@ def evaluate(
                                  published=published)  # fmt: skip
     totals = y_rate * volume
     lorenz = {name: metrics.lorenz_curve(totals, rates[name], volume) for name in names}
-    ginis = {name: metrics.gini(totals, rates[name], volume) for name in names}
     ordered = {
         name: metrics.ordered_lorenz(totals, rates[names[0]], rates[name], volume)
         for name in names[1:]
     }
-    ordered_ginis = {
-        name: metrics.ordered_gini(totals, rates[names[0]], rates[name], volume)
-        for name in names[1:]
-    }
+    # the Gini indices of the curves just drawn (metrics.gini would sort the rows again)
+    ginis = {n: _gini(c, "exposure_share") for n, c in lorenz.items()}
+    ordered_ginis = {n: _gini(c, "premium_share") for n, c in ordered.items()}
     double = (
         metrics.double_lift(totals, rates[names[0]], rates[names[1]], volume, n_bins=n_bins)
         if len(names) > 1
@@ -378,15 +381,8 @@ def evaluate(
     others = [n for n in names if n not in glms]
     if glms and others:
         for column in columns:
-            # the relativities are the partial dependences, normalised at the largest level
-            glm_pd, other_pd = pdp[column][glms[0]], pdp[column][others[0]]
-            base = int(np.argmax(glm_pd["weight_share"].to_numpy()))
-            table = pd.DataFrame({
-                "value": glm_pd["value"],
-                "glm": glm_pd["prediction"] / glm_pd["prediction"].iloc[base],
-                "model": other_pd["prediction"] / other_pd["prediction"].iloc[base],
-                "weight_share": glm_pd["weight_share"],
-            })  # fmt: skip
+            table = relativities_from_partial_dependence(pdp[column][glms[0]],
+                                                         pdp[column][others[0]])  # fmt: skip
             table.attrs["names"] = (glms[0], others[0])
             relativities[column] = table
     from .reproduce import versions
