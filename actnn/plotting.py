@@ -125,6 +125,16 @@ def plot_bias_by_feature(tables: Mapping[str, pd.DataFrame], *, feature: str = "
     return ax
 
 
+def _share_bars(ax, positions, share, *, width: float) -> None:
+    """Grey bars of the exposure share on a second y-axis, drawn behind ``ax``'s lines."""
+    bars = ax.twinx()
+    bars.bar(positions, share, width=width, color="grey", alpha=0.2)
+    bars.set_ylabel("share of exposure", color="grey")
+    bars.set_ylim(0, max(float(np.max(share)) * 4, 1e-9))
+    ax.set_zorder(bars.get_zorder() + 1)
+    ax.patch.set_visible(False)
+
+
 def plot_marginal(tables: Mapping[str, pd.DataFrame], *, feature: str = "", ax=None):
     """Observed and predicted means by level of a feature (``bias_by_feature`` tables)."""
     ax = _axes(ax, size=(6.5, 4.0))
@@ -133,12 +143,7 @@ def plot_marginal(tables: Mapping[str, pd.DataFrame], *, feature: str = "", ax=N
     ax.plot(pos, first["observed"], "o-", color="black", ms=3, label="observed")
     for name, t in tables.items():
         ax.plot(pos, t["predicted"], "s--", ms=3, label=name)
-    bars = ax.twinx()
-    bars.bar(pos, first["weight"] / first["weight"].sum(), width=0.8, color="grey", alpha=0.2)
-    bars.set_ylabel("share of exposure", color="grey")
-    bars.set_ylim(0, max(float((first["weight"] / first["weight"].sum()).max()) * 4, 1e-9))
-    ax.set_zorder(bars.get_zorder() + 1)
-    ax.patch.set_visible(False)
+    _share_bars(ax, pos, first["weight"] / first["weight"].sum(), width=0.8)
     ax.set_xticks(pos, [str(v) for v in first["level"]], rotation=60, fontsize="small")
     ax.set(xlabel=feature, ylabel="mean", title=f"Observed and predicted by {feature}")
     ax.legend(fontsize="small")
@@ -153,15 +158,10 @@ def plot_partial_dependence(tables: Mapping[str, pd.DataFrame], *, feature: str 
     positions = np.arange(len(first)) if categorical else first["value"].to_numpy(dtype=float)
     for name, t in tables.items():
         ax.plot(positions, t["prediction"], "o-" if categorical else "-", ms=3, label=name)
-    bars = ax.twinx()
     step = (
         0.8 if categorical else 0.8 * float(np.min(np.diff(positions))) if len(positions) > 1 else 1
     )
-    bars.bar(positions, first["weight_share"], width=step, color="grey", alpha=0.2)
-    bars.set_ylabel("share of exposure", color="grey")
-    bars.set_ylim(0, max(float(first["weight_share"].max()) * 4, 1e-9))
-    ax.set_zorder(bars.get_zorder() + 1)
-    ax.patch.set_visible(False)
+    _share_bars(ax, positions, first["weight_share"], width=step)
     if categorical:
         ax.set_xticks(positions, [str(v) for v in first["value"]], rotation=60, fontsize="small")
     ax.set(xlabel=feature, ylabel="mean predicted rate", title=f"Partial dependence: {feature}")
