@@ -57,3 +57,17 @@ def own_portfolio():
     rate = 0.1 * np.exp(0.01 * (np.minimum(frame["bonus_malus"], 150) - 100))
     frame["n_claims"] = rng.poisson(rate * frame["years"])
     return frame
+
+
+@pytest.fixture(scope="session")
+def glm(portfolio):
+    """SW2019's GLM2 fitted on the portfolio (the GLM under the CANNs of the network tests)."""
+    from actnn import GLM, get_preset
+
+    return GLM(get_preset("sw2019_glm2")).fit(portfolio, "ClaimNb", exposure="Exposure")
+
+
+@pytest.fixture(scope="session")
+def claims(portfolio):
+    """The portfolio's policies with claims, for severity models."""
+    return portfolio[portfolio["ClaimNb"] > 0].reset_index(drop=True)

@@ -8,23 +8,12 @@ import keras
 import numpy as np
 import pytest
 
-from actnn import GLM, get_preset
 from actnn.glm import predict_network
 from actnn.networks import CANN, FNN
 from actnn.presets import sw2019_network_inputs
 from actnn.training import TrainingStopped
 
 FAST = {"epochs": 3, "batch_size": 4096, "verbose": 0}
-
-
-@pytest.fixture(scope="module")
-def glm(portfolio):
-    return GLM(get_preset("sw2019_glm2")).fit(portfolio, "ClaimNb", exposure="Exposure")
-
-
-@pytest.fixture(scope="module")
-def claims(portfolio):
-    return portfolio[portfolio["ClaimNb"] > 0].reset_index(drop=True)
 
 
 @pytest.mark.parametrize("nested", [False, True])

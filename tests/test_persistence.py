@@ -20,16 +20,6 @@ FAST = {"epochs": 3, "batch_size": 4096, "verbose": 0}
 KINDS = ["glm_poisson", "glm_gamma", "fnn", "cann_offset", "cann_nested", "localglmnet", "nagging"]
 
 
-@pytest.fixture(scope="module")
-def glm(portfolio):
-    return GLM(get_preset("sw2019_glm2")).fit(portfolio, "ClaimNb", exposure="Exposure")
-
-
-@pytest.fixture(scope="module")
-def claims(portfolio):
-    return portfolio[portfolio["ClaimNb"] > 0].reset_index(drop=True)
-
-
 def _fit(kind, portfolio, claims, glm):
     """The fitted model of ``kind`` and the data it predicts."""
     inputs = sw2019_network_inputs()
