@@ -22,6 +22,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 
 def main(argv=None) -> int:
@@ -44,6 +45,9 @@ def main(argv=None) -> int:
     learn_rows, test_rows = nsw2018_split(len(dat))
     learn, test = dat.iloc[learn_rows], dat.iloc[test_rows]
     glm2 = GLM(get_preset("sw2019_glm2")).fit(learn, "ClaimNb", exposure="Exposure")
+    folder = Path(args.save_predictions) if args.save_predictions else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
     for config in json.loads(args.configs):
         options = dict(config)
         kind = options.pop("kind", "fnn")
@@ -69,11 +73,7 @@ def main(argv=None) -> int:
             }
             print(json.dumps(row), flush=True)
             test_predictions.append(model.predict(test))
-            if args.save_predictions:
-                from pathlib import Path
-
-                folder = Path(args.save_predictions)
-                folder.mkdir(parents=True, exist_ok=True)
+            if folder is not None:
                 dim = options.get("embedding_dim", 2)
                 np.save(folder / f"{kind}-{dim}-{seed}.npy", test_predictions[-1])
         if args.nagging:
