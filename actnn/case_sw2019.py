@@ -111,10 +111,13 @@ def reproduce_sw2019(
     config: SW2019Config | None = None,
     checkpoint_dir: str | Path | None = None,
     progress: Progress | None = print,
+    models: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run the SW2019 reproduction (``quick``: one seed of CANN2 and a 2-member ensemble).
 
     With ``checkpoint_dir`` the nagging members are saved as they finish and a rerun resumes.
+    A dict passed as ``models`` receives the fitted models, keyed by their row names (a network
+    by ``"<name> seed <seed>"``, balance-corrected), for diagnostics beyond the results table.
     """
     started = time.perf_counter()
     config = config or (SW2019Config.quick() if quick else SW2019Config())
@@ -126,7 +129,11 @@ def reproduce_sw2019(
     learn = freq.learn
     rows: list[dict[str, Any]] = []
 
+    fitted = models if models is not None else {}
+
     def add(name: str, model: Any, kind: str, corrected: bool, seed: int | None, members=None):
+        if corrected or seed is None:  # a network is corrected in place: keep it once
+            fitted[name if seed is None else f"{name} seed {seed}"] = model
         rows.append(
             freq.row(name, model)
             | {"kind": kind, "balance_corrected": corrected, "seed": seed, "members": members}

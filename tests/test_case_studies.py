@@ -65,3 +65,16 @@ def test_wm2023_quick(real_data_dir, tmp_path):
     cann = losses["CANN on GLM1"]
     assert cann["in_sample"] <= losses["GLM1"]["in_sample"] + 0.05
     assert (tmp_path / "results.md").is_file()
+
+
+@pytest.mark.real_data
+def test_fremtpl2_frequency_quick(real_data_dir, tmp_path):
+    results = _run("fremtpl2_frequency.py", real_data_dir, tmp_path)
+    out = {m["name"]: m["out_of_sample"] for m in results["models"]}
+    for name in ("homogeneous", "GLM1", "GLM2"):  # every printed digit of the published table
+        assert f"{out[name]:.5f}" == results["published"][name]["out"]
+    assert results["cann_start_max_abs_log_gap"] < 1e-9  # the CANN starts at its GLM
+    assert out["nagging"] < out["GLM2"]
+    assert results["gini_test"]["nagging"] > results["gini_test"]["GLM1"] > 0
+    for name in ("results.md", *results["figures"]):
+        assert (tmp_path / name).is_file(), name
