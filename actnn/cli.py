@@ -67,7 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--out", required=True, help="output folder for results.json and results.md")
     rep.add_argument(
-        "--quick", action="store_true", help="sw2019: one seed of CANN2 and a 2-member ensemble"
+        "--quick",
+        action="store_true",
+        help="sw2019: one seed of CANN2 and a 2-member ensemble; severity: a 5-epoch CANN",
     )
     rep.add_argument(
         "--checkpoint-dir",
@@ -231,12 +233,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 reproduce_sw2019(
                     args.data_dir, args.out, quick=args.quick, checkpoint_dir=args.checkpoint_dir
                 )
+            elif args.study == "severity":
+                reproduce.reproduce_severity(args.data_dir, args.out, quick=args.quick)
             else:
-                run = {
-                    "nsw2018": reproduce.reproduce_nsw2018,
-                    "severity": reproduce.reproduce_severity,
-                }
-                run[args.study](args.data_dir, args.out)
+                reproduce.reproduce_nsw2018(args.data_dir, args.out)
             print(f"results written to {args.out}/results.json and {args.out}/results.md")
     except KeyboardInterrupt:
         print("actnn: interrupted", file=sys.stderr)

@@ -29,7 +29,7 @@ import pandas as pd
 from . import metrics
 from .interpret import partial_dependence, predict_rate, relativities_from_partial_dependence
 
-__all__ = ["Evaluation", "evaluate", "write_report", "data_fingerprint"]
+__all__ = ["Evaluation", "evaluate", "write_report", "data_fingerprint", "markdown_table"]
 
 Progress = Callable[[str], None]
 
@@ -208,7 +208,7 @@ class Evaluation:
         folder.mkdir(parents=True, exist_ok=True)
         lines = [f"# {title}", ""] + [f"- {line}" for line in self._stamp_lines()] + [""]
         for caption, table in self._tables():
-            lines += [f"## {caption}", "", _markdown_table(table), ""]
+            lines += [f"## {caption}", "", markdown_table(table), ""]
         lines += ["## Figures", ""]
         for k, (caption, data) in enumerate(self.pngs(), start=1):
             name = f"figure_{k:02d}.png"
@@ -232,11 +232,17 @@ figcaption { font-size: 0.85rem; color: #444; }
 """
 
 
-def _format(value: Any) -> str:
+def _format(value: Any, digits: int = 5) -> str:
+    if value is pd.NA or value is None:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return str(value)
+    if isinstance(value, int | np.integer):
+        return f"{value:,}"
     if isinstance(value, float | np.floating):
         if not np.isfinite(value):
             return ""
-        return f"{value:,.5f}" if abs(value) < 1e5 else f"{value:,.0f}"
+        return f"{value:,.{digits}f}" if abs(value) < 1e5 else f"{value:,.0f}"
     return str(value)
 
 
@@ -246,12 +252,22 @@ def _html_table(table: pd.DataFrame) -> str:
                          index=False)  # fmt: skip
 
 
-def _markdown_table(table: pd.DataFrame) -> str:
+def markdown_table(table: pd.DataFrame, *, digits: int = 5) -> str:
+    """A frame as a Markdown table: numbers right-aligned, floats with ``digits`` decimals.
+
+    A named or non-default index becomes the first column; floats of 100,000 or more are
+    rounded to integers, integers get thousands separators and missing values, NaN and inf show as
+    empty cells.
+    The case studies and :meth:`Evaluation.to_markdown` write their tables with it.
+    """
     frame = table.reset_index() if table.index.name or not isinstance(
         table.index, pd.RangeIndex) else table  # fmt: skip
     header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    rows = ["| " + " | ".join(_format(v) for v in row) + " |" for row in frame.itertuples(False)]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+               for c in frame.columns]  # fmt: skip
+    rule = "|" + "|".join(" ---: " if n else " --- " for n in numeric) + "|"
+    rows = ["| " + " | ".join(_format(v, digits) for v in row) + " |"
+            for row in frame.itertuples(index=False)]  # fmt: skip
     return "\n".join([header, rule, *rows])
 
 

@@ -40,6 +40,7 @@ from .scores import GAMMA_UNITS, POISSON_UNITS, gamma_deviance, poisson_deviance
 __all__ = [
     "PUBLISHED_NSW2018",
     "nsw2018_split",
+    "nsw2018_severity_split",
     "reproduce_nsw2018",
     "reproduce_severity",
     "write_results",
@@ -188,55 +189,83 @@ def _nsw2018_markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def reproduce_severity(
+def nsw2018_severity_split(
     data_dir: str | Path | None = None,
-    out: str | Path | None = None,
-    *,
-    progress: Progress | None = print,
-) -> dict[str, Any]:
-    """Gamma severity models on the NSW2018 split: homogeneous, GLM1 and a CANN on GLM1.
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """The severity rows of the NSW2018 split: ``(learn, test, info)``.
 
     Severity rows: the policies of the case-study data (:func:`actnn.data.prepare_nsw2018`) with
-    at least one record in freMTPL2sev; response = mean ClaimAmount over the policy's records;
-    weight = number of records; a row is in the learning set when its policy is. Losses are the
-    weighted mean Gamma unit deviance; ``dispersion`` is the Pearson estimate of R's
-    ``summary.glm``. The CANN (SW2019's network inputs, embeddings d = 2, seed 1, early
-    stopping on 10 % of the learning rows) is balance-corrected (intercept). The data
-    inconsistencies found are in ``"data_report"``.
+    at least one record in freMTPL2sev; response ``ClaimAmount`` = mean claim amount over the
+    policy's records; weight ``n_claims`` = number of records; a row is in the learning set when
+    its policy is. ``info`` holds ``data_report`` (the inconsistencies found, as
+    :func:`actnn.data.severity_data` reports them) and the fingerprints ``sha256`` (freMTPL2freq)
+    and ``sha256_sev``.
     """
-    _say(progress, "loading and checking freMTPL2freq and freMTPL2sev")
     freq_raw = data_module.load_freq(data_dir)
     sev_raw = data_module.load_sev(data_dir)
     dat = data_module.prepare_nsw2018(freq_raw)
     learn_rows, _ = nsw2018_split(len(dat))
     in_learn = np.zeros(len(dat), dtype=bool)
     in_learn[learn_rows] = True
-    dat = dat.assign(_learn=in_learn)
-    sev, report = data_module.severity_data(dat, sev_raw)
-    learn, test = sev[sev["_learn"]], sev[~sev["_learn"]]
-    models = []
+    sev, report = data_module.severity_data(dat.assign(_learn=in_learn), sev_raw)
+    info = {
+        "data_report": report,
+        "sha256": data_module.content_fingerprint(freq_raw),
+        "sha256_sev": data_module.content_fingerprint(sev_raw),
+    }
+    learn = sev[sev["_learn"]].drop(columns="_learn")
+    test = sev[~sev["_learn"]].drop(columns="_learn")
+    return learn, test, info
+
+
+def reproduce_severity(
+    data_dir: str | Path | None = None,
+    out: str | Path | None = None,
+    *,
+    quick: bool = False,
+    progress: Progress | None = print,
+    models: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Gamma severity models on the NSW2018 split: homogeneous, GLM1 and a CANN on GLM1.
+
+    The data is :func:`nsw2018_severity_split`'s. Losses are the weighted mean Gamma unit
+    deviance; ``dispersion`` is the Pearson estimate of R's ``summary.glm``. The CANN (SW2019's
+    network inputs, embeddings d = 2, seed 1, early stopping on 10 % of the learning rows) is
+    balance-corrected (intercept); ``quick`` trains it for 5 epochs instead of at most 200. The
+    data inconsistencies found are in ``"data_report"``. A dict passed as ``models`` receives the
+    fitted models by name.
+    """
+    _say(progress, "loading and checking freMTPL2freq and freMTPL2sev")
+    learn, test, info = nsw2018_severity_split(data_dir)
+    report = info["data_report"]
+    fitted = models if models is not None else {}
+    rows = []
     glm1 = None
     for name, preset in (("homogeneous", "homogeneous"), ("GLM1", "nsw2018_glm1")):
         _say(progress, f"fitting Gamma {name} on {len(learn):,} policies with claims")
         glm1 = GLM(get_preset(preset), "gamma", name=name).fit(
             learn, "ClaimAmount", weights="n_claims"
         )
-        models.append(_severity_row(name, glm1, learn, test))
+        rows.append(_severity_row(name, glm1, learn, test))
+        fitted[name] = glm1
     _say(progress, "training a Gamma CANN on GLM1 (balance-corrected)")
-    cann = CANN(glm1, sw2019_network_inputs(), embedding_dim=2, batch_size=1_000, epochs=200,
-                patience=20, seed=1, verbose=0, name="gamma_cann")  # fmt: skip
+    cann = CANN(glm1, sw2019_network_inputs(), embedding_dim=2, batch_size=1_000,
+                epochs=5 if quick else 200, patience=20, seed=1, verbose=0,
+                name="gamma_cann")  # fmt: skip
     cann.fit(learn, "ClaimAmount", weights="n_claims").balance_correct(learn)
-    models.append(_severity_row("CANN on GLM1", cann, learn, test))
+    rows.append(_severity_row("CANN on GLM1", cann, learn, test))
+    fitted["CANN on GLM1"] = cann
     results = {
         "case_study": "severity",
+        "quick": quick,
         "data": {
             "n_learn": len(learn),
             "n_test": len(test),
-            "sha256": data_module.content_fingerprint(freq_raw),
-            "sha256_sev": data_module.content_fingerprint(sev_raw),
+            "sha256": info["sha256"],
+            "sha256_sev": info["sha256_sev"],
         },
         "units": GAMMA_UNITS,
-        "models": models,
+        "models": rows,
         "observed_avg_severity_learn": float(
             np.average(learn["ClaimAmount"], weights=learn["n_claims"])
         ),

@@ -40,11 +40,12 @@ import numpy as np
 import pandas as pd
 
 import actnn
-from actnn import GLM, get_preset, poisson_deviance, r_split, simulate_mtpl
+from actnn import GLM, get_preset, plotting, poisson_deviance, r_split, simulate_mtpl
 from actnn.ensemble import Nagging
 from actnn.families import Poisson
 from actnn.networks import CANN, FNN
 from actnn.presets import sw2019_network_inputs
+from actnn.report import markdown_table
 from actnn.reproduce import versions
 
 parser = argparse.ArgumentParser(description="models against the known truth")
@@ -152,13 +153,22 @@ results = {
 (OUT / "results.json").write_text(json.dumps(results, indent=2))
 
 
-def markdown(table: pd.DataFrame) -> str:
-    lines = ["| model | " + " | ".join(table.columns) + " |",
-             "|---|" + "---:|" * len(table.columns)]  # fmt: skip
-    for name, row in table.iterrows():
-        lines.append(f"| {name} | " + " | ".join(f"{v:.5f}" for v in row) + " |")
-    return "\n".join(lines)
+def draw_errors(ax):
+    """Distribution of log(mu / true_mu) on the test set, one line per model."""
+    true_mu = test["true_mu"].to_numpy()
+    bins = np.linspace(-1.0, 1.0, 81)
+    for name, model in models.items():
+        log_ratio = np.clip(np.log(model.predict(test) / true_mu), bins[0], bins[-1])
+        rms = test_table.loc[name, "rmse_log_frequency"]
+        ax.hist(log_ratio, bins=bins, weights=test["Exposure"], density=True, histtype="step",
+                label=f"{name} (RMS {rms:.3f})")  # fmt: skip
+    ax.set(xlabel="log(predicted / true frequency), clipped to [-1, 1]",
+           ylabel="density (exposure-weighted)",
+           title="Test set: error against the truth")  # fmt: skip
+    ax.legend(fontsize="small")
 
+
+(OUT / "errors.png").write_bytes(plotting.figure_png(draw_errors, size=(7.0, 4.6)))
 
 md = "\n".join([
     "# The synthetic portfolio: models against the known truth"
@@ -170,14 +180,16 @@ md = "\n".join([
     "",
     f"Test set ({len(test):,} policies):",
     "",
-    markdown(test_table),
+    markdown_table(test_table),
+    "",
+    "![errors against the truth](errors.png)",
     "",
     "On the learning set, a model whose deviance against the claim counts is below the truth's "
     "has fitted noise: it is then farther from the truth out of sample too.",
     "",
     f"Learning set ({len(learn):,} policies):",
     "",
-    markdown(learn_table),
+    markdown_table(learn_table),
     "",
     "Fit times: " + ", ".join(f"{k} {v:.0f} s" for k, v in seconds.items())
     + f"; total {results['total_seconds']:.0f} s.",

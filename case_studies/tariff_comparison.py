@@ -19,10 +19,12 @@
 #    saved, the test data is written to a file, and the comparison report is produced exactly
 #    as a user would produce it: `actnn report MODELS/GLM1 MODELS/CANN --data test.parquet
 #    --out report.html`.
-# 2. **Severity.** Gamma GLM1 against a Gamma CANN on the test claims, with its report.
-# 3. **Pure premium.** On the Wüthrich & Merz (2023) data version (claim counts recounted from
+# 2. **Pure premium.** On the Wüthrich & Merz (2023) data version (claim counts recounted from
 #    freMTPL2sev, so every claim has an amount), frequency x severity (Poisson GLM1 x Gamma
 #    GLM1) against a direct Tweedie GLM, on observed claim amounts.
+#
+# The severity models themselves (a Gamma GLM against a Gamma CANN, with diagnostics) are the
+# subject of `fremtpl2_severity.py`.
 #
 # Run: `python case_studies/tariff_comparison.py --data-dir ../shared/data [--quick]
 # [--out case_studies/results/tariff_comparison]`. `--quick` trains the CANN for 5 epochs and
@@ -42,7 +44,7 @@ from actnn import GLM, data, get_preset
 from actnn.networks import CANN
 from actnn.premium import fit_tweedie_pure_premium, pure_premium, pure_premium_table
 from actnn.presets import sw2019_network_inputs
-from actnn.report import evaluate, write_report
+from actnn.report import markdown_table, write_report
 from actnn.reproduce import nsw2018_split, versions
 from actnn.rsplit import r_split
 
@@ -96,7 +98,7 @@ print(evaluation.scores)
 print(evaluation.murphy)
 
 # %% [markdown]
-# ## 2. Severity and pure premium on the Wüthrich & Merz (2023) data version
+# ## 2. Pure premium on the Wüthrich & Merz (2023) data version
 #
 # Split: R `set.seed(500); sample(1:n, round(0.9 n))` (R >= 3.6 sampling).
 
@@ -119,27 +121,15 @@ tweedie = fit_tweedie_pure_premium(get_preset("nsw2018_glm1"), wm_learn, power=1
 timings["fit pure-premium GLMs"] = time.perf_counter() - t0
 
 # %% [markdown]
-# The severity tariffs are compared on the test set's claims as well: the Gamma GLM1 against a
-# Gamma CANN on it (claim-count weights, balance-corrected by the intercept).
+# The CANN tariff: a frequency CANN on the frequency GLM1 (trained as in part 1), times the same
+# Gamma GLM1 severity.
 
 # %%
 t0 = time.perf_counter()
-gamma_cann = CANN(severity, sw2019_network_inputs(), embedding_dim=2, batch_size=1_000,
-                  epochs=3 if args.quick else 200, seed=1, verbose=0)  # fmt: skip
-gamma_cann.fit(claims, "ClaimAmount", weights="ClaimNb").balance_correct(claims)
-test_claims = wm_test[wm_test["ClaimNb"] > 0].assign(
-    ClaimAmount=lambda d: d["ClaimTotal"] / d["ClaimNb"]
-)
-severity_evaluation = evaluate(
-    {"Gamma GLM1": severity, "Gamma CANN": gamma_cann}, test_claims,
-    pd_sample=None, data_name="WM2023 test claims",
-)  # fmt: skip
-severity_evaluation.to_html(
-    OUT / "report_severity.html",
-    title="freMTPL2 severity, WM2023 test claims: Gamma GLM1 against CANN",
-)
-timings["severity CANN and report"] = time.perf_counter() - t0
-print(severity_evaluation.scores)
+frequency_cann = CANN(frequency, sw2019_network_inputs(), embedding_dim=2, seed=1, verbose=0,
+                      epochs=5 if args.quick else 500)  # fmt: skip
+frequency_cann.fit(wm_learn, "ClaimNb", exposure="Exposure").balance_correct(wm_learn)
+timings["fit frequency CANN (WM2023)"] = time.perf_counter() - t0
 
 # %%
 homogeneous_rate = wm_learn["ClaimTotal"].sum() / wm_learn["Exposure"].sum()
@@ -149,6 +139,9 @@ for name, frame in (("learn", wm_learn), ("test", wm_test)):
         {
             "homogeneous": [homogeneous_rate] * len(frame),
             "frequency x severity (GLM1 x Gamma GLM1)": pure_premium(frequency, severity, frame),
+            "frequency x severity (CANN x Gamma GLM1)": pure_premium(
+                frequency_cann, severity, frame
+            ),
             "Tweedie GLM1 (p = 1.9)": tweedie.predict(frame),
         },
         frame,
@@ -178,14 +171,6 @@ results = {
         "cann_epochs": cann.history_.epochs,
         "report": "report.html",
     },
-    "severity": {
-        "data": {"n_learn_claims": len(claims), "n_test_claims": len(test_claims)},
-        "units": severity_evaluation.scores.attrs.get("units"),
-        "scores_test": _records(severity_evaluation.scores),
-        "gini_test": severity_evaluation.ginis,
-        "cann_epochs": gamma_cann.history_.epochs,
-        "report": "report_severity.html",
-    },
     "pure_premium": {
         "data": {"n_learn": len(wm_learn), "n_test": len(wm_test)},
         "tweedie_power": 1.9,
@@ -196,16 +181,6 @@ results = {
     "versions": versions() | {"actnn": actnn.__version__},
 }
 (OUT / "results.json").write_text(json.dumps(results, indent=2))
-
-
-def _md(table, digits=5):
-    cols = list(table.columns)
-    lines = ["| " + " | ".join([table.index.name or "", *cols]) + " |",
-             "|" + "---|" * (len(cols) + 1)]  # fmt: skip
-    for k, row in table.iterrows():
-        cells = [f"{v:,.{digits}f}" if abs(v) < 1e5 else f"{v:,.0f}" for v in row]
-        lines.append("| " + " | ".join([str(k), *cells]) + " |")
-    return "\n".join(lines)
 
 
 md = [
@@ -219,28 +194,20 @@ md = [
     "",
     "Deviance: " + str(evaluation.scores.attrs.get("units", {}).get("deviance", "")),
     "",
-    _md(evaluation.scores),
+    markdown_table(evaluation.scores),
     "",
     "Full report: [report.md](report.md) (and the self-contained `report.html`, which the run"
     " writes and the repository does not keep).",
-    "",
-    f"## Severity, WM2023 test claims ({len(test_claims):,} policies with claims)",
-    "",
-    "Deviance: " + str(severity_evaluation.scores.attrs.get("units", {}).get("deviance", "")),
-    "",
-    _md(severity_evaluation.scores),
-    "",
-    "Report: `report_severity.html` (not committed; the run writes it).",
     "",
     f"## Pure premium, Wüthrich & Merz (2023) data, test set ({len(wm_test):,} policies)",
     "",
     "Tweedie deviance: exposure-weighted mean unit deviance of S/v, power 1.9.",
     "",
-    _md(tables["test"]),
+    markdown_table(tables["test"]),
     "",
     "Learning set:",
     "",
-    _md(tables["learn"]),
+    markdown_table(tables["learn"]),
     "",
     "## Run time (2 cores)",
     "",

@@ -36,10 +36,11 @@ from pathlib import Path
 import pandas as pd
 
 import actnn
-from actnn import GLM, data, get_preset, poisson_deviance
+from actnn import GLM, data, get_preset, metrics, plotting, poisson_deviance
 from actnn.ensemble import Nagging
 from actnn.networks import CANN, FNN
 from actnn.presets import sw2019_network_inputs
+from actnn.report import markdown_table
 from actnn.reproduce import versions
 from actnn.rsplit import r_split
 
@@ -128,6 +129,29 @@ results = {
     "versions": versions() | {"actnn": actnn.__version__},
 }
 (OUT / "results.json").write_text(json.dumps(results, indent=2))
+# %% [markdown]
+# ## Diagnostics on the test set: Lorenz curves and calibration
+
+# %%
+y, v = test["ClaimNb"].to_numpy(), test["Exposure"].to_numpy()
+compared = ["GLM1", *(name for name in models if "nagging" in name)]
+rates = {name: models[name].predict(test) / v for name in compared}
+curves = {name: metrics.lorenz_curve(y, rate, v) for name, rate in rates.items()}
+ginis = {name: metrics.gini(y, rate, v) for name, rate in rates.items()}
+calibration = {name: metrics.calibration_bins(y / v, rate, v) for name, rate in rates.items()}
+figures = {
+    "lorenz.png": lambda ax: plotting.plot_lorenz(curves, ax=ax, ginis=ginis),
+    "calibration.png": lambda ax: plotting.plot_calibration(calibration, ax=ax),
+}
+for file, draw in figures.items():
+    (OUT / file).write_bytes(plotting.figure_png(draw, size=(6.4, 5.0)))
+results["gini_test"] = ginis
+(OUT / "results.json").write_text(json.dumps(results, indent=2))
+
+# %%
+shown = table.assign(fit_seconds=pd.Series(seconds).round().astype("Int64")).rename(
+    columns={"in_sample": "in", "out_of_sample": "out"}
+)
 lines = [
     "# Wüthrich & Merz (2023) data: GLM to CANN" + (" (quick run)" if args.quick else ""),
     "",
@@ -135,14 +159,16 @@ lines = [
     f": {len(learn):,} learning and {len(test):,} test policies (R seed 500, 90 %). Losses: "
     "average Poisson deviance per policy, 10^-2. Networks: embeddings d = 2, early stopping on "
     f"10 % of the learning data (at most {EPOCHS} epochs), balance-corrected; single rows are "
-    "the seed-1 members.",
+    "the seed-1 members. `avg_frequency_test`: predicted claims per year of exposure.",
     "",
-    "| model | in | out | avg. freq. test | fit s |",
-    "|---|---:|---:|---:|---:|",
+    markdown_table(shown),
+    "",
+    "Gini index on the test set: " + ", ".join(f"{k} {v:.4f}" for k, v in ginis.items()) + ".",
+    "",
+    *[f"![{file}]({file})" for file in figures],
+    "",
+    f"Total run time: {time.perf_counter() - started:.0f} s.",
+    "",
 ]
-for name, row in table.iterrows():
-    lines.append(f"| {name} | {row.in_sample:.5f} | {row.out_of_sample:.5f} | "
-                 f"{100 * row.avg_frequency_test:.2f} % | {seconds.get(name, '')} |")  # fmt: skip
-lines += ["", f"Total run time: {results['total_seconds']:.0f} s.", ""]
 (OUT / "results.md").write_text("\n".join(lines))
 print("\n".join(lines))
