@@ -58,6 +58,18 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--n", type=int, default=200_000, help="policies to simulate")
     demo.add_argument("--seed", type=int, default=1, help="simulation seed")
 
+    spl = sub.add_parser(
+        "split", help="write a case study's learning and test sets of freMTPL2 as files"
+    )
+    spl.add_argument("study", choices=["nsw2018", "wm2023"], help="which preparation and split")
+    spl.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder with freMTPL2freq / freMTPL2sev (default: $ACTNN_DATA_DIR, then the cache)",
+    )
+    spl.add_argument("--out", required=True, help="folder for learn.<format> and test.<format>")
+    spl.add_argument("--format", default="csv.gz", choices=["csv", "csv.gz", "parquet"])
+
     rep = sub.add_parser("reproduce", help="reproduce a published table on freMTPL2")
     rep.add_argument("study", choices=["nsw2018", "severity", "sw2019"], help="which table")
     rep.add_argument(
@@ -224,6 +236,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             write_report(args.models, args.data, args.out, title=args.title,
                          markdown=args.markdown, features=args.features)  # fmt: skip
+        elif args.command == "split":
+            from .reproduce import write_split
+
+            for path in write_split(args.study, args.data_dir, args.out, suffix="." + args.format):
+                print(f"wrote {path}")
         else:
             from . import reproduce
 

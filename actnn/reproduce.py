@@ -41,6 +41,7 @@ __all__ = [
     "PUBLISHED_NSW2018",
     "nsw2018_split",
     "nsw2018_severity_split",
+    "write_split",
     "reproduce_nsw2018",
     "reproduce_severity",
     "write_results",
@@ -187,6 +188,47 @@ def _nsw2018_markdown(results: dict[str, Any]) -> str:
             f"{'yes' if match else 'NO'} |"
         )
     return "\n".join(lines) + "\n"
+
+
+SPLITS = ("nsw2018", "wm2023")
+
+
+def write_split(
+    study: str,
+    data_dir: str | Path | None = None,
+    out: str | Path = ".",
+    *,
+    suffix: str = ".csv.gz",
+) -> tuple[Path, Path]:
+    """Write a case study's learning and test sets as files; returns their paths.
+
+    ``study`` ``"nsw2018"``: :func:`actnn.data.prepare_nsw2018` and :func:`nsw2018_split` (the
+    split of NSW2018, SW2019 and the published tables, 610,212 / 67,801 policies);
+    ``"wm2023"``: :func:`actnn.data.prepare_wm2023` (claims recounted from freMTPL2sev, with
+    ``ClaimTotal``) and R's ``set.seed(500); sample(1:n, round(0.9 n))`` with R >= 3.6 sampling
+    (610,206 / 67,801). The files are ``learn<suffix>`` and ``test<suffix>`` in the folder
+    ``out`` (``suffix``: ``.csv``, ``.csv.gz`` or ``.parquet``), rows in the order of R's
+    sample, as the case studies use them (so a network trained on the file sees the same rows
+    in the same order).
+    """
+    if study not in SPLITS:
+        raise ValueError(f"unknown split {study!r}; valid: {', '.join(SPLITS)}")
+    folder = Path(out)
+    paths = tuple(
+        data_module.writable_table(folder / f"{part}{suffix}") for part in ("learn", "test")
+    )
+    if study == "nsw2018":
+        dat = data_module.prepare_nsw2018(data_module.load_freq(data_dir))
+        learn_rows, test_rows = nsw2018_split(len(dat))
+    else:
+        dat = data_module.prepare_wm2023(
+            data_module.load_freq(data_dir), data_module.load_sev(data_dir)
+        )
+        learn_rows, test_rows = r_split(len(dat), frac=0.9, seed=500, sample_kind="Rejection")
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, rows in zip(paths, (learn_rows, test_rows), strict=True):
+        data_module.write_table(dat.iloc[rows], path)
+    return paths
 
 
 def nsw2018_severity_split(

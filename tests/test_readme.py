@@ -10,8 +10,30 @@ from conftest import REPO
 
 
 def _python_blocks() -> list[str]:
+    """The README's Python blocks after the freMTPL2 quickstart (which needs the data)."""
+    return _all_python_blocks()[1:]
+
+
+def _all_python_blocks() -> list[str]:
     text = (REPO / "README.md").read_text()
     return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+@pytest.mark.real_data
+def test_fremtpl2_quickstart_runs(real_data_dir, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ACTNN_DATA_DIR", str(real_data_dir))
+    block = _all_python_blocks()[0]
+    assert "load_freq()" in block
+    namespace: dict = {}
+    exec(compile(block, "README freMTPL2 quickstart", "exec"), namespace)
+    printed = capsys.readouterr().out
+    assert "32.17123" in printed  # the published GLM1 test loss, printed by the block
+    comparison = namespace["comparison"]
+    glm1, cann = comparison.scores["deviance"]
+    assert cann < glm1  # the CANN improves on the GLM it starts from
+    assert abs(cann - 31.6) < 0.1  # what the comment in the block says
+    assert (tmp_path / "glm1_vs_cann.html").stat().st_size > 100_000
 
 
 def test_quickstart_runs(capsys):
