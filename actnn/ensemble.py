@@ -41,7 +41,9 @@ class Nagging:
         Balance-correct every member on the learning data after training.
     checkpoint_dir : str or Path, optional
         Folder where each finished member's weights and history are saved; members found there
-        are loaded instead of trained (resume).
+        are loaded instead of trained (resume). After an interruption (Ctrl-C), :meth:`fit`
+        raises ``KeyboardInterrupt``: the member in progress is dropped, the finished ones are
+        in this folder, and calling :meth:`fit` again resumes.
     progress : callable, optional
         Called with a line of text after each member (default ``print``; None for silence).
     """
@@ -81,38 +83,72 @@ class Nagging:
 
         ``trained`` maps seeds to members already fitted on the same data (and balance-corrected
         if the ensemble corrects): they are used as they are.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            If interrupted (Ctrl-C) while a member is built, trained, corrected or saved, also when
+            its training returns early because of the interrupt (``history_.interrupted``): that
+            member is dropped, never checkpointed nor kept half-trained, and ``members_`` is set
+            only when every member is done. The message names the finished members, which are
+            checkpointed when ``checkpoint_dir`` is given, and says how to resume: call ``fit``
+            again with the same ``checkpoint_dir``.
         """
         fit_args = {"exposure": exposure, "weights": weights}
         trained = trained or {}
-        self.members_: list[_NetworkModel] = []
-        self.resumed_: list[int] = []
+        members: list[_NetworkModel] = []
+        resumed: list[int] = []
         if self.checkpoint_dir is not None:
             self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         for k, seed in enumerate(self.seeds, start=1):
             started = time.perf_counter()
-            member = trained.get(seed) or self.make_member(seed)
-            if member.seed != seed:
-                raise ValueError(f"make_member({seed}) returned a model with seed {member.seed}")
-            if seed in trained:
-                how = "already trained"
-            elif self.checkpoint_dir is not None and self._paths(seed)[0].exists():
-                self._load(member, seed, data, response, fit_args)
-                self.resumed_.append(seed)
-                how = "loaded from checkpoint"
-            else:
-                member.fit(data, response, **fit_args)
-                if self.balance_correct:
-                    member.balance_correct(data, response, **fit_args)
-                if self.checkpoint_dir is not None:
-                    self._save(member, seed)
-                how = f"trained, {member.history_.epochs} epochs"
-            self.members_.append(member)
+            try:
+                member = trained.get(seed) or self.make_member(seed)
+                if member.seed != seed:
+                    raise ValueError(
+                        f"make_member({seed}) returned a model with seed {member.seed}"
+                    )
+                if seed in trained:
+                    how = "already trained"
+                elif self.checkpoint_dir is not None and self._paths(seed)[0].exists():
+                    self._load(member, seed, data, response, fit_args)
+                    resumed.append(seed)
+                    how = "loaded from checkpoint"
+                else:
+                    member.fit(data, response, **fit_args)
+                    if member.history_.interrupted:
+                        # train() caught a Ctrl-C and returned its best epoch: not a finished member
+                        raise KeyboardInterrupt
+                    if self.balance_correct:
+                        member.balance_correct(data, response, **fit_args)
+                    if self.checkpoint_dir is not None:
+                        self._save(member, seed)
+                    how = f"trained, {member.history_.epochs} epochs"
+            except KeyboardInterrupt:
+                raise KeyboardInterrupt(self._interrupted(k, seed, members)) from None
+            members.append(member)
             if self.progress is not None:
                 self.progress(
                     f"member {k}/{len(self.seeds)} (seed {seed}): {how}, "
                     f"{time.perf_counter() - started:.0f} s"
                 )
+        self.members_, self.resumed_ = members, resumed
         return self
+
+    def _interrupted(self, k: int, seed: int, finished: list[_NetworkModel]) -> str:
+        """What an interrupt during member ``k`` leaves, and how to go on."""
+        where = f"Nagging.fit interrupted in member {k}/{len(self.seeds)} (seed {seed}, dropped)"
+        done = [m.seed for m in finished]
+        if self.checkpoint_dir is None:
+            return (
+                f"{where}; the finished members (seeds {done}) are not kept: pass "
+                "checkpoint_dir=... to be able to resume after an interruption"
+            )
+        saved = [s for s in self.seeds if self._paths(s)[0].exists()]
+        return (
+            f"{where}; members checkpointed in {self.checkpoint_dir}: seeds {saved}. Call fit "
+            "again with the same checkpoint_dir to resume without retraining them"
+        )
 
     def _save(self, member: _NetworkModel, seed: int) -> None:
         weights_path, meta_path = self._paths(seed)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import keras
@@ -28,7 +29,11 @@ class TrainingStopped(FloatingPointError):
 
 @dataclass
 class History:
-    """What happened in training: losses per epoch (mean unit deviance), times, best epoch."""
+    """What happened in training: losses per epoch (mean unit deviance), times, best epoch.
+
+    ``stopped_early`` is True when early stopping ended the training, ``interrupted`` when a
+    ``KeyboardInterrupt`` (Ctrl-C) did; the lists then hold the epochs finished before it.
+    """
 
     loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
@@ -36,6 +41,7 @@ class History:
     learning_rate: list[float] = field(default_factory=list)
     best_epoch: int | None = None
     stopped_early: bool = False
+    interrupted: bool = False
 
     @property
     def epochs(self) -> int:
@@ -51,6 +57,7 @@ class History:
             "learning_rate": self.learning_rate,
             "best_epoch": self.best_epoch,
             "stopped_early": self.stopped_early,
+            "interrupted": self.interrupted,
         }
 
 
@@ -120,11 +127,19 @@ def train(
     Returns
     -------
     History
+        Also after a ``KeyboardInterrupt`` (Ctrl-C, e.g. in a notebook): the epoch in progress is
+        dropped, the model holds the weights of the best finished epoch (the initial weights if
+        none finished) and ``History.interrupted`` is True.
 
     Raises
     ------
     TrainingStopped
         If the training loss turns NaN or infinite; the model then holds the best weights.
+
+    Warns
+    -----
+    UserWarning
+        After a ``KeyboardInterrupt``, naming the epoch reached and the best epoch.
     """
     optimizer = optimizer or keras.optimizers.Nadam()
     n = len(y)
@@ -179,45 +194,59 @@ def train(
     initial_lr = float(optimizer.learning_rate)
     rng = np.random.default_rng(seed)
     history = History()
-    best = (np.inf, [w.copy() for w in eta_model.get_weights()])
+    # (monitored loss, weights, epoch): replaced in one assignment, after the epoch is recorded
+    best = (np.inf, [w.copy() for w in eta_model.get_weights()], None)
     waited = 0
     bar = keras.utils.Progbar(epochs, unit_name="epoch") if verbose else None
-    for epoch in range(epochs):
-        started = time.perf_counter()
-        if lr_schedule == "cosine":
-            optimizer.learning_rate.assign(
-                initial_lr * (1 + math.cos(math.pi * epoch / epochs)) / 2
-            )
-        # the permutation, continued cyclically to fill the last batch (those rows weigh 0)
-        order = np.resize(rng.permutation(n).astype(np.int32), steps * batch_size)
-        loss = float(run_epoch(tf.constant(order)))
-        if not math.isfinite(loss):
-            eta_model.set_weights(best[1])
-            raise TrainingStopped(
-                f"the training loss became {loss} in epoch {epoch + 1}; the weights of epoch "
-                f"{history.best_epoch or 0} (the best so far) are restored. Lower the learning "
-                "rate or check the inputs for extreme values."
-            )
-        history.loss.append(loss)
-        monitored = loss
-        if evaluate is not None:
-            monitored = float(evaluate())
-            history.val_loss.append(monitored)
-        history.seconds.append(time.perf_counter() - started)
-        history.learning_rate.append(float(optimizer.learning_rate))
-        if monitored < best[0]:
-            best = (monitored, [w.copy() for w in eta_model.get_weights()])
-            history.best_epoch = epoch + 1
-            waited = 0
-        else:
-            waited += 1
-            if lr_patience is not None and waited % lr_patience == 0:
-                optimizer.learning_rate.assign(optimizer.learning_rate * lr_factor)
-        if bar is not None:
-            values = [("loss", loss)] + ([("val_loss", monitored)] if evaluate else [])
-            bar.update(epoch + 1, values=values)
-        if evaluate is not None and patience is not None and waited >= patience:
-            history.stopped_early = True
-            break
+    epoch = finished = 0
+    try:
+        for epoch in range(epochs):
+            started = time.perf_counter()
+            if lr_schedule == "cosine":
+                optimizer.learning_rate.assign(
+                    initial_lr * (1 + math.cos(math.pi * epoch / epochs)) / 2
+                )
+            # the permutation, continued cyclically to fill the last batch (those rows weigh 0)
+            order = np.resize(rng.permutation(n).astype(np.int32), steps * batch_size)
+            loss = float(run_epoch(tf.constant(order)))
+            if not math.isfinite(loss):
+                eta_model.set_weights(best[1])
+                raise TrainingStopped(
+                    f"the training loss became {loss} in epoch {epoch + 1}; the weights of epoch "
+                    f"{best[2] or 0} (the best so far) are restored. Lower the learning rate or "
+                    "check the inputs for extreme values."
+                )
+            monitored = loss if evaluate is None else float(evaluate())
+            history.loss.append(loss)
+            if evaluate is not None:
+                history.val_loss.append(monitored)
+            history.seconds.append(time.perf_counter() - started)
+            history.learning_rate.append(float(optimizer.learning_rate))
+            finished = epoch + 1
+            if monitored < best[0]:
+                best = (monitored, [w.copy() for w in eta_model.get_weights()], epoch + 1)
+                waited = 0
+            else:
+                waited += 1
+                if lr_patience is not None and waited % lr_patience == 0:
+                    optimizer.learning_rate.assign(optimizer.learning_rate * lr_factor)
+            if bar is not None:
+                values = [("loss", loss)] + ([("val_loss", monitored)] if evaluate else [])
+                bar.update(epoch + 1, values=values)
+            if evaluate is not None and patience is not None and waited >= patience:
+                history.stopped_early = True
+                break
+    except KeyboardInterrupt:
+        # an interrupt can fall between two appends: keep only the epochs recorded in full
+        for values in (history.loss, history.val_loss, history.seconds, history.learning_rate):
+            del values[finished:]
+        history.interrupted = True
+        warnings.warn(
+            f"training interrupted in epoch {epoch + 1} of {epochs}: the weights of epoch "
+            f"{best[2] or 0} (the best of the {history.epochs} finished) are restored",
+            UserWarning,
+            stacklevel=2,
+        )
     eta_model.set_weights(best[1])
+    history.best_epoch = best[2]
     return history

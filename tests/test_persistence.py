@@ -209,6 +209,19 @@ def test_newer_format_version(saved_glm, tmp_path):
         load_model(directory)
 
 
+@pytest.mark.parametrize("version", [None, "1", True, 0, 1.0])
+def test_missing_or_invalid_format_version(saved_glm, tmp_path, version):
+    directory = _damaged_copy(saved_glm, tmp_path)
+    manifest = json.loads((directory / MANIFEST).read_text())
+    if version is None:
+        del manifest["format_version"]
+    else:
+        manifest["format_version"] = version
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ModelFormatError, match=rf"has no valid format_version \(got {version!r}\)"):
+        load_model(directory)
+
+
 def test_unknown_kind(saved_glm, tmp_path):
     directory = _damaged_copy(saved_glm, tmp_path)
     _edit_manifest(directory, kind="xgboost")

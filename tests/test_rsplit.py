@@ -163,6 +163,8 @@ def test_r_split_learn_size_is_r_round(n, learn_size):
 def test_r_split_partition_property(n, frac, seed, sample_kind):
     learn, test = r_split(n, frac, seed, sample_kind)
     assert len(learn) == round(frac * n)
+    assert len(np.unique(learn)) == len(learn)  # no row drawn twice
+    assert np.intersect1d(learn, test).size == 0  # disjoint
     np.testing.assert_array_equal(np.sort(np.concatenate([learn, test])), np.arange(n))
     assert np.all(np.diff(test) > 0)
 
