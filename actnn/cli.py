@@ -3,16 +3,20 @@
 ``actnn fit CONFIG.toml --data FILE --out MODEL_DIR`` fits the model a TOML file describes
 (:mod:`actnn.config`) on the user's own data and saves it; ``actnn predict MODEL_DIR --data FILE
 --out FILE`` writes the data with the model's predictions. Errors are one line on stderr and a
-non-zero exit code; ``--debug`` shows the traceback.
+non-zero exit code; ``--debug`` shows the traceback. Warnings (e.g. exposures above one year,
+:class:`actnn.data.DataWarning`) are one line each on stderr, ``actnn: warning: ...``, each
+distinct message once.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import os
 import sys
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +38,22 @@ def _native_stderr_silenced() -> Iterator[None]:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+@contextlib.contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Show each distinct warning once, as one line ``actnn: warning: ...`` on stderr."""
+    shown: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = " ".join(str(message).split())
+        if text not in shown:
+            shown.add(text)
+            print(f"actnn: warning: {text}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 def _start_tensorflow() -> None:
@@ -114,6 +134,13 @@ def _parser() -> argparse.ArgumentParser:
         default="rate",
         help="column of mu per unit of exposure, for models with exposure (default: rate)",
     )
+    predict.add_argument(
+        "--unseen",
+        choices=["error", "reference"],
+        default="error",
+        help="category levels not seen at fit: an error (default), or predicted at the "
+        "feature's reference level with a warning naming the column, the levels and the rows",
+    )
 
     report = sub.add_parser(
         "report", help="compare saved models on a data set in one HTML (or Markdown) report"
@@ -135,7 +162,6 @@ def _parser() -> argparse.ArgumentParser:
 def _fit(args: argparse.Namespace) -> None:
     """``actnn fit``: config, then data, then the fit, the saved model and a summary line."""
     from .config import fit_from_config, in_sample_deviance, load_config
-    from .data import read_table
     from .persistence import _check_target, save_model
 
     started = time.perf_counter()
@@ -147,8 +173,12 @@ def _fit(args: argparse.Namespace) -> None:
             f"{out} exists and is not empty: pass --overwrite to replace the model saved there"
         )
     _check_target(out, args.overwrite)  # before the fit, which may take long
-    data = read_table(args.data)
-    print(f"read {len(data):,} rows, {data.shape[1]} columns from {args.data}")
+    data = _read_data(args.data)
+    unused = [str(c) for c in data.columns if c not in config.columns]
+    print(
+        f"read {len(data):,} rows, {data.shape[1]} columns from {args.data}"
+        + (f"; not used by the model: {', '.join(unused)}" if unused else "")
+    )
     verbose = int(args.progress or sys.stdout.isatty())
     model = fit_from_config(config, data, verbose=verbose, progress=print, data_name=args.data)
     save_model(model, out, overwrite=args.overwrite)
@@ -162,8 +192,23 @@ def _fit(args: argparse.Namespace) -> None:
     )
 
 
+def _read_data(path: str | Path) -> pd.DataFrame:
+    """The table in ``path``, which must have rows."""
+    from .data import read_table
+
+    data = read_table(path)
+    if len(data) == 0:
+        raise ValueError(f"{path} has no rows (columns: {list(data.columns)})")
+    return data
+
+
 def _with_predictions(
-    model: Any, data: pd.DataFrame, column: str, rate_column: str, data_name: str
+    model: Any,
+    data: pd.DataFrame,
+    column: str,
+    rate_column: str,
+    data_name: str,
+    unseen: str = "error",
 ) -> pd.DataFrame:
     """``data`` with the column ``mu`` (exposure included) and, for exposure models, the rate."""
     fitted = (getattr(model, "members_", None) or [model])[0]  # a Nagging's members hold it
@@ -187,16 +232,21 @@ def _with_predictions(
             f"the model was fitted with the exposure column {fitted.exposure_!r}, which "
             f"{data_name} lacks; it has {list(data.columns)}"
         )
+    options = {}
+    if unseen != "error":
+        if "unseen" not in inspect.signature(model.predict).parameters:
+            raise ValueError(f"--unseen {unseen} is not available for a {type(model).__name__}")
+        options["unseen"] = unseen
     out = data.copy()
-    out[column] = model.predict(data)
+    out[column] = model.predict(data, **options)
     if uses_exposure:
-        out[rate_column] = model.predict_frequency(data)
+        out[rate_column] = model.predict_frequency(data, **options)
     return out
 
 
 def _predict(args: argparse.Namespace) -> None:
     """``actnn predict``: the data file with the model's predictions, in a new file."""
-    from .data import read_table, writable_table, write_table
+    from .data import writable_table, write_table
     from .persistence import load_model
 
     started = time.perf_counter()
@@ -208,18 +258,52 @@ def _predict(args: argparse.Namespace) -> None:
     writable_table(out_file)  # before the work
     model = load_model(args.model)
     print(f"loaded the {type(model).__name__} saved in {args.model}")
-    data = read_table(data_file)
+    data = _read_data(data_file)
     print(f"read {len(data):,} rows from {data_file}")
-    out = _with_predictions(model, data, args.column, args.rate_column, str(data_file))
+    out = _with_predictions(
+        model, data, args.column, args.rate_column, str(data_file), unseen=args.unseen
+    )
     write_table(out, out_file)
     added = ", ".join(out.columns[data.shape[1] :])
     seconds = time.perf_counter() - started
     print(f"wrote {len(out):,} rows with {added} to {out_file} ({seconds:.1f} s)")
 
 
+def _report(args: argparse.Namespace) -> None:
+    """``actnn report``: the models, then the data, checked as at fit, then the report."""
+    from .data import DataWarning
+    from .glm import _exposure_column, _response_column, _weights_column
+    from .persistence import load_model
+    from .report import write_report
+
+    dirs = [Path(d) for d in args.models]
+    names = [d.resolve().name for d in dirs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"model directories must have distinct names, got {names}")
+    models = {name: load_model(d) for name, d in zip(names, dirs, strict=True)}
+    print(f"loaded {', '.join(names)}")
+    data = _read_data(args.data)
+    print(f"read {len(data):,} rows from {args.data}")
+    first = models[names[0]]
+    fitted = (getattr(first, "members_", None) or [first])[0]  # a Nagging's members hold it
+    if fitted.response_ is not None:
+        _response_column(data, fitted.response_, fitted.family_)
+    _exposure_column(data, fitted.exposure_)
+    _weights_column(data, fitted.weights_)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # warned of above; the metrics would repeat
+        write_report(models, data, args.out, title=args.title, markdown=args.markdown,
+                     features=args.features, data_name=Path(args.data).name)  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
+    with _warnings_as_lines():
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         if not args.debug:
             _start_tensorflow()
@@ -232,10 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "predict":
             _predict(args)
         elif args.command == "report":
-            from .report import write_report
-
-            write_report(args.models, args.data, args.out, title=args.title,
-                         markdown=args.markdown, features=args.features)  # fmt: skip
+            _report(args)
         elif args.command == "split":
             from .reproduce import write_split
 

@@ -52,6 +52,7 @@ from typing import Any
 import keras
 import pandas as pd
 
+from .data import _check_frame
 from .families import FAMILIES, Family, Tweedie
 from .features import _KINDS as FEATURE_KINDS
 from .features import Categorical, Continuous, Feature, FeatureSpec
@@ -227,7 +228,9 @@ class ModelConfig:
         return list(dict.fromkeys(n for n in names if n is not None))
 
     def check_columns(self, data: pd.DataFrame, data_name: str = "the data") -> None:
-        """Raise ``ValueError`` naming every column of the configuration that ``data`` lacks."""
+        """Raise ``ValueError`` naming every column of the configuration that ``data`` lacks
+        (``TypeError`` if ``data`` is not a DataFrame)."""
+        _check_frame(data, "data")
         missing = [c for c in self.columns if c not in data.columns]
         if missing:
             raise ValueError(

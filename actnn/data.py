@@ -7,6 +7,12 @@ type the columns by :mod:`actnn.schema`, reject invalid values with an error tha
 problem, and warn when the content differs from the published data. The ``prepare_*`` functions
 build the versions of the data used in the literature; they never mutate their input.
 
+The checks of user data that every entry point of actnn shares (models, metrics, loaders, command
+line) live here too: an error or :class:`DataWarning` names the column, the number of offending
+rows and the first of them, ``column 'x': 2 rows have text that is not a number (first: row 3 =
+'abc', row 5 = 'abc')``. Rows are positions counted from 0 (row 0 is the first data line of a
+file); a frame whose index is not ``0, 1, ..., n-1`` also shows each row's index label.
+
 References
 ----------
 .. [1] Dutang, C. and Charpentier, A. (2020). CASdatasets: Insurance datasets. R package,
@@ -17,6 +23,7 @@ References
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import gzip
 import hashlib
@@ -67,6 +74,100 @@ PathArg = str | os.PathLike[str]
 
 class DataNotFoundError(FileNotFoundError):
     """A freMTPL2 file was not found in any of the places actnn looks in."""
+
+
+class DataWarning(UserWarning):
+    """Data that is valid but suspicious; actnn goes on, and the message names the rows.
+
+    Issued for exposures above one year, non-integer responses of a Poisson model, category
+    levels predicted at the reference level (``unseen="reference"``) and claim records that match
+    no policy. Silence them with ``warnings.filterwarnings("ignore", category=DataWarning)``.
+    """
+
+
+# --- checks of user data, shared by the models, the metrics, the loaders and the CLI ---------
+
+
+def _default_index(index: pd.Index) -> bool:
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+
+
+def _first_rows(bad: np.ndarray, values: pd.Series | np.ndarray, k: int = 5) -> str:
+    """``"row 3 = 'abc', row 7 = nan, ..."``: the first ``k`` rows where ``bad`` is True.
+
+    Rows are positions counted from 0; for a Series whose index is not ``0, 1, ..., n-1`` each row
+    also shows its index label.
+    """
+    rows = np.flatnonzero(bad)
+    if isinstance(values, pd.Series):
+        shown = values.iloc[rows[:k]]
+        labels = None if _default_index(values.index) else shown.index.tolist()
+        shown = shown.tolist()
+    else:
+        shown, labels = np.asarray(values)[rows[:k]].tolist(), None
+    parts = [
+        f"row {row}{'' if labels is None else f' (index {labels[i]!r})'} = {value!r}"
+        for i, (row, value) in enumerate(zip(rows[:k].tolist(), shown, strict=True))
+    ]
+    return ", ".join(parts) + (", ..." if rows.size > k else "")
+
+
+def _rows_message(label: str, bad: np.ndarray, values: pd.Series | np.ndarray, what: str) -> str:
+    """``"<label>: n rows have <what> (first: row i = v, ...)"``, for the rows where ``bad``."""
+    n = int(np.count_nonzero(bad))
+    have = "row has" if n == 1 else "rows have"
+    return f"{label}: {n:,} {have} {what} (first: {_first_rows(bad, values)})"
+
+
+def _numeric_problems(values: pd.Series, label: str) -> tuple[np.ndarray, list[str]]:
+    """The values as float64, and one message per kind of bad row: missing, text, infinite."""
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        x = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        text = pd.Series(values.to_numpy(dtype=object))
+        x = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    missing = values.isna().to_numpy()
+    checks = [
+        (missing, "no value (NaN)"),
+        (np.isnan(x) & ~missing, "text that is not a number"),
+        (np.isinf(x), "an infinite value"),
+    ]
+    return x, [_rows_message(label, bad, values, what) for bad, what in checks if bad.any()]
+
+
+def _numeric_values(values: pd.Series, label: str) -> np.ndarray:
+    """The values as finite float64, or a ValueError naming the missing, text and infinite rows."""
+    x, problems = _numeric_problems(values, label)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return x
+
+
+def _positive(arr: np.ndarray, what: str, values: pd.Series | None = None) -> np.ndarray:
+    """``arr`` if every value is > 0, else a ValueError naming the rows (``values`` to show)."""
+    bad = arr <= 0
+    if bad.any():
+        shown = arr if values is None else values
+        raise ValueError(f"{_rows_message(what, bad, shown, 'a value <= 0')}; it must be > 0")
+    return arr
+
+
+def _warn_exposure_over_one(v: np.ndarray, what: str, values: pd.Series | None = None) -> None:
+    """A DataWarning naming the rows with an exposure above one year."""
+    over = v > 1.0
+    if over.any():
+        warnings.warn(
+            f"{_rows_message(what, over, v if values is None else values, 'a value > 1')}; "
+            "exposure is usually in years, and a policy period is at most one year: check the "
+            "units",
+            DataWarning,
+            stacklevel=4,
+        )
+
+
+def _repeated_columns(df: pd.DataFrame, columns: list[str]) -> list[str]:
+    """The names among ``columns`` that occur more than once in ``df``."""
+    return [c for c in columns if np.count_nonzero(df.columns == c) > 1]
 
 
 # --- locating the files ----------------------------------------------------------------------
@@ -198,14 +299,34 @@ def _load(
 
 
 def read_table(path: PathArg) -> pd.DataFrame:
-    """Read a user's table (csv, csv.gz, parquet or arff, by suffix) as stored, without checks.
+    """Read a user's table (csv, csv.gz, parquet or arff, by suffix) as stored.
 
-    Raises FileNotFoundError naming the path if it does not exist.
+    The values are not checked (the models do that). Raises FileNotFoundError naming the path if
+    it does not exist, and ValueError if the file is empty or its header repeats a column name
+    (pandas would silently rename the second ``x`` to ``x.1``).
     """
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"no data file {file}")
-    return _read_table(file)
+    try:
+        frame = _read_table(file)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{file} is empty: no header and no rows") from None
+    header = _csv_header(file) if file.name.lower().endswith((".csv", ".csv.gz")) else frame.columns
+    repeated = sorted({str(c) for c in header if list(header).count(c) > 1})
+    if repeated:
+        raise ValueError(
+            f"{file}: the column names {repeated} occur more than once in the header; rename "
+            "them, actnn cannot tell which one to use"
+        )
+    return frame
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The column names of a csv or csv.gz file as written (pandas renames repeated ones)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", newline="", encoding="utf-8", errors="replace") as file:
+        return next(csv.reader(file), [])
 
 
 def writable_table(path: PathArg) -> Path:
@@ -299,11 +420,17 @@ def validate_freq(df: pd.DataFrame) -> pd.DataFrame:
     Raises
     ------
     ValueError
-        Listing every problem found: a missing column, a missing value, text in a numeric
-        column, an infinite value, a non-whole number in an integer column, ClaimNb < 0,
+        Listing every problem found: no rows, a missing column, a missing value, text in a
+        numeric column, an infinite value, a non-whole number in an integer column, ClaimNb < 0,
         Exposure <= 0, a category level not in :data:`actnn.schema.CATEGORICAL_LEVELS` (quotes
         and spaces around a level are removed first) or an IDpol that occurs more than once.
         Each problem names the column, the number of rows and the first rows with their values.
+
+    Notes
+    -----
+    An Exposure above 1 is valid here, without a warning: the published freMTPL2freq has 1,224
+    policies with Exposure > 1 (up to 2.01), which :func:`prepare_nsw2018` and
+    :func:`prepare_wm2023` cap at 1. The models warn about them (:class:`DataWarning`).
     """
     return _validate(df, schema.FREQ_COLUMNS, "freMTPL2freq", unique_ids=True)
 
@@ -326,6 +453,8 @@ def _validate(
         raise ValueError(f"{table}: column names occur more than once: {duplicated}")
     missing = [column for column in columns if column not in df]
     problems = [f"missing columns: {', '.join(map(repr, missing))}"] if missing else []
+    if len(df) == 0:
+        problems.append("no rows")
     typed = {}
     for column in (column for column in columns if column in df):
         if column in schema.CATEGORICAL_LEVELS:
@@ -344,18 +473,10 @@ def _validate(
 
 def _numeric(series: pd.Series, column: str, problems: list[str]) -> np.ndarray | None:
     """Int64 or float64 values of a numeric column, or None after adding its problems."""
-    if pd.api.types.is_numeric_dtype(series.dtype):
-        x = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    else:
-        text = pd.Series(series.to_numpy(dtype=object))
-        x = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    missing = series.isna().to_numpy()
+    x, found = _numeric_problems(series, f"column {column!r}")
+    problems += found
     finite = np.isfinite(x)
-    checks = [
-        (missing, "no value (NaN)"),
-        (np.isnan(x) & ~missing, "text that is not a number"),
-        (np.isinf(x), "an infinite value"),
-    ]
+    checks = []
     integer = column in schema.INTEGER_COLUMNS
     if integer:
         checks.append((finite & (x != np.trunc(x)), "a value that is not a whole number"))
@@ -365,7 +486,7 @@ def _numeric(series: pd.Series, column: str, problems: list[str]) -> np.ndarray 
     n_problems = len(problems)
     for bad, what in checks:
         _report(problems, column, bad, series, what)
-    if len(problems) > n_problems:
+    if found or len(problems) > n_problems:
         return None
     return x.astype(np.int64) if integer else x
 
@@ -389,14 +510,8 @@ def _categorical(series: pd.Series, column: str, problems: list[str]) -> pd.Cate
 
 def _report(problems: list[str], column: str, bad: np.ndarray, values: pd.Series, what: str):
     """Add "column 'c': n rows have <what> (first: row i = v, ...)" if any row is bad."""
-    rows = np.flatnonzero(bad)
-    if rows.size == 0:
-        return
-    shown = zip(rows[:5].tolist(), values.iloc[rows[:5]].tolist(), strict=True)
-    first = ", ".join(f"row {row} = {value!r}" for row, value in shown)
-    more = ", ..." if rows.size > 5 else ""
-    have = "row has" if rows.size == 1 else "rows have"
-    problems.append(f"column {column!r}: {rows.size} {have} {what} (first: {first}{more})")
+    if bad.any():
+        problems.append(_rows_message(f"column {column!r}", bad, values, what))
 
 
 # --- fingerprints ----------------------------------------------------------------------------
@@ -585,14 +700,17 @@ def prepare_wm2023(freq: pd.DataFrame, sev: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         A new frame with the columns of `freq`, ClaimNb recounted and a new column
         ``ClaimTotal``, the remaining rows in the order of `freq`, a fresh RangeIndex and
-        ``attrs["removed_IDpol"]``, the list of the removed IDpol (pandas may drop ``attrs`` in
-        later operations). On the published data: 678,007 rows, 6 policies removed.
+        ``attrs["removed_IDpol"]``, the list of the removed IDpol, and
+        ``attrs["unmatched_IDpol"]``, the IDpol of `sev` that are not in `freq` (pandas may drop
+        ``attrs`` in later operations). On the published data: 678,007 rows, 6 policies removed,
+        195 records of 6 unmatched IDpol ignored.
 
     Notes
     -----
     - ``ClaimNb`` is the number of records of the policy in `sev` (0 if none), replacing the
       ClaimNb of `freq`; ``ClaimTotal`` is the sum of their ClaimAmount (0.0 if none). Records
-      of `sev` whose IDpol is not in `freq` are ignored (see :func:`severity_data`).
+      of `sev` whose IDpol is not in `freq` are ignored, with a :class:`DataWarning` naming
+      them (see also :func:`severity_data`).
     - Policies with more than 5 recounted claims are removed.
     - ``Exposure = min(Exposure, 1)``.
     - VehBrand levels are in the order B1, ..., B6, B10, ..., B14 of :mod:`actnn.schema`.
@@ -603,7 +721,19 @@ def prepare_wm2023(freq: pd.DataFrame, sev: pd.DataFrame) -> pd.DataFrame:
        and its Applications. Springer Actuarial, Chapter 13.
     """
     out = validate_freq(freq)
-    records = validate_sev(sev).groupby("IDpol")["ClaimAmount"]
+    claims = validate_sev(sev)
+    unmatched = ~claims["IDpol"].isin(out["IDpol"]).to_numpy()
+    unmatched_ids = sorted(claims.loc[unmatched, "IDpol"].unique().tolist())
+    if unmatched_ids:
+        what = "an IDpol that is not a policy of freMTPL2freq"
+        warnings.warn(
+            _rows_message("freMTPL2sev, column 'IDpol'", unmatched, claims["IDpol"], what)
+            + f"; these records of {len(unmatched_ids)} IDpol are ignored "
+            "(attrs['unmatched_IDpol'])",
+            DataWarning,
+            stacklevel=2,
+        )
+    records = claims.groupby("IDpol")["ClaimAmount"]
     out["ClaimNb"] = out["IDpol"].map(records.size()).fillna(0).astype(np.int64)
     out["ClaimTotal"] = out["IDpol"].map(records.sum()).fillna(0.0).astype(np.float64)
     out["Exposure"] = np.minimum(out["Exposure"], 1.0)
@@ -611,6 +741,7 @@ def prepare_wm2023(freq: pd.DataFrame, sev: pd.DataFrame) -> pd.DataFrame:
     removed_ids = out.loc[removed, "IDpol"].tolist()
     out = out[~removed].reset_index(drop=True)
     out.attrs["removed_IDpol"] = removed_ids
+    out.attrs["unmatched_IDpol"] = unmatched_ids
     return out
 
 

@@ -27,6 +27,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from .data import _rows_message
+
 __all__ = [
     "Family",
     "Poisson",
@@ -48,6 +50,18 @@ def _lgamma(x: np.ndarray) -> np.ndarray:
     """``log Gamma(x)`` elementwise, evaluated once per distinct value (counts repeat a lot)."""
     values, inverse = np.unique(np.asarray(x, dtype=np.float64), return_inverse=True)
     return np.array([math.lgamma(v) for v in values.tolist()])[inverse.reshape(-1)]
+
+
+def _gamma_log_normaliser(shape: float) -> float:
+    """``k log k - k - log Gamma(k)`` for the shape ``k > 0``, accurate however large ``k`` is.
+
+    Below 50 it is computed as written; from 50 on (where the terms cancel to about
+    ``log(k) / 2``) by Stirling's series, whose truncation error there is below 1e-15.
+    """
+    if shape < 50.0:
+        return shape * math.log(shape) - shape - math.lgamma(shape)
+    inv = 1.0 / shape
+    return 0.5 * math.log(shape / (2.0 * math.pi)) - inv / 12.0 + inv**3 / 360.0 - inv**5 / 1260.0
 
 
 class Family:
@@ -76,16 +90,15 @@ class Family:
         raise NotImplementedError
 
     def check_response(self, y: np.ndarray, name: str = "y") -> np.ndarray:
-        """Return ``y`` as float64, or raise ``ValueError`` naming the offending rows."""
+        """Return ``y`` as float64, or raise ``ValueError`` naming the offending rows.
+
+        ``name`` labels the response in the message (e.g. ``"response column 'n_claims'"``).
+        """
         y = np.asarray(y, dtype=np.float64)
         bad = ~np.isfinite(y) | ~self._in_support(y)
         if bad.any():
-            rows = np.flatnonzero(bad)
-            first = ", ".join(f"row {i} = {y[i].item()!r}" for i in rows[:5])
-            raise ValueError(
-                f"{name}: {bad.sum()} values outside the support of the {self.name} family "
-                f"({self._support_text}) (first: {first})"
-            )
+            what = f"a value outside the support of the {self.name} family ({self._support_text})"
+            raise ValueError(_rows_message(name, bad, y, what))
         return y
 
     _support_text = ""
@@ -184,16 +197,30 @@ class Gamma(Family):
         return 2.0 * (y * ops.exp(-eta) - 1.0 - log_y + eta)
 
     def loglik(self, y, mu, weights=None, dispersion=1.0):
-        """Gamma log-likelihood with shape ``1 / dispersion`` and mean ``mu``, weighted sum."""
-        # log density of Gamma(shape = w / phi, scale = mu phi / w), as R's dgamma(..., log=TRUE)
-        # with prior weights entering like R's Gamma()$aic (shape 1/phi, weighted sum).
-        y = np.asarray(y, dtype=np.float64)
-        mu = np.asarray(mu, dtype=np.float64)
-        shape = 1.0 / dispersion
-        scale = mu * dispersion
-        ll = (shape - 1.0) * np.log(y) - y / scale - _lgamma(np.full_like(y, shape))
-        ll -= shape * np.log(scale)
-        return float(np.sum(ll if weights is None else np.asarray(weights) * ll))
+        """Gamma log-likelihood with shape ``1 / dispersion`` and mean ``mu``, weighted sum.
+
+        As R's ``Gamma()$aic``: ``sum_i w_i log f(y_i)`` with ``f`` the density of shape
+        ``k = 1 / dispersion`` and scale ``mu dispersion`` (R's ``dgamma(..., log = TRUE)``).
+
+        Notes
+        -----
+        The log density is written ``-log y - k d(y, mu) / 2 + k log k - k - log Gamma(k)``
+        with the unit deviance ``d``, so that it stays exact for a small dispersion (large
+        ``k``, where the terms of the direct formula cancel). ``dispersion = 0`` (e.g. the
+        estimate ``D / sum(w)`` of a fit with deviance 0, data reproduced exactly) is the
+        limit: ``+inf`` if every unit deviance is 0, else ``-inf``; the AIC is then ``-inf``.
+        A negative dispersion is a ``ValueError``.
+        """
+        if dispersion < 0:
+            raise ValueError(f"dispersion must be >= 0, got {dispersion}")
+        d = self.unit_deviance(y, mu)
+        w = np.ones_like(d) if weights is None else np.asarray(weights, dtype=np.float64)
+        shape = math.inf if dispersion == 0 else 1.0 / dispersion
+        if math.isinf(shape):
+            # the density tends to a point mass at mu: inf at y = mu, 0 elsewhere
+            return -math.inf if np.any(w * d > 0) else math.inf
+        ll = -np.log(np.asarray(y, dtype=np.float64)) - shape * d / 2.0
+        return float(np.sum(w * ll)) + float(np.sum(w)) * _gamma_log_normaliser(shape)
 
 
 @dataclass(frozen=True, repr=False)
@@ -220,11 +247,12 @@ class Tweedie(Family):
         p = self.power
         y = np.asarray(y, dtype=np.float64)
         mu = np.asarray(mu, dtype=np.float64)
-        return 2.0 * (
+        d = 2.0 * (
             y ** (2 - p) / ((1 - p) * (2 - p))
             - y * mu ** (1 - p) / (1 - p)
             + mu ** (2 - p) / (2 - p)
         )
+        return np.maximum(d, 0.0)  # >= 0 exactly; the three terms cancel to rounding at y = mu
 
     def keras_unit_deviance(self, y, eta):
         """Tweedie unit deviance from ``eta = log(mu)``, in Keras ops."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+
+from .data import DataWarning, _numeric_values, _repeated_columns, _rows_message
 
 __all__ = [
     "Feature",
@@ -35,23 +38,18 @@ __all__ = [
 ]
 
 
-def _first_rows(mask: np.ndarray, values: np.ndarray | pd.Series, k: int = 5) -> str:
-    rows = np.flatnonzero(mask)[:k]
-    vals = np.asarray(values)[rows].tolist()
-    return ", ".join(f"row {i} = {v!r}" for i, v in zip(rows, vals, strict=True))
+#: What predicting does with a row that has no level of a feature (see FeatureSpec.design_matrix).
+_UNSEEN = ("error", "reference")
 
 
 def _numeric(df: pd.DataFrame, column: str) -> np.ndarray:
-    """The column as float64, or a ValueError naming the non-numeric or missing rows."""
-    values = df[column]
-    numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = ~np.isfinite(numeric)
-    if bad.any():
-        raise ValueError(
-            f"column {column!r}: {bad.sum()} rows are missing, not numeric or not finite "
-            f"(first: {_first_rows(bad, values.to_numpy())})"
-        )
-    return numeric
+    """The column as float64, or a ValueError naming the missing, text and infinite rows."""
+    return _numeric_values(df[column], f"column {column!r}")
+
+
+def _check_unseen(unseen: str) -> None:
+    if unseen not in _UNSEEN:
+        raise ValueError(f"unseen must be one of {_UNSEEN}, got {unseen!r}")
 
 
 @dataclass(frozen=True)
@@ -137,11 +135,8 @@ class Continuous(Feature):
             mapped = raw.map(dict(self.mapping))
             unknown = mapped.isna().to_numpy()
             if unknown.any():
-                raise ValueError(
-                    f"column {self.column!r}: {unknown.sum()} rows have values outside the "
-                    f"mapping {sorted(self.mapping, key=str)} (first: "
-                    f"{_first_rows(unknown, raw.to_numpy())})"
-                )
+                what = f"a value that is not in the mapping {sorted(self.mapping, key=str)}"
+                raise ValueError(_rows_message(f"column {self.column!r}", unknown, raw, what))
             x = mapped.to_numpy(dtype=np.float64)
         else:
             x = _numeric(df, self.column)
@@ -150,10 +145,8 @@ class Continuous(Feature):
         if self.log:
             bad = x <= 0
             if bad.any():
-                raise ValueError(
-                    f"column {self.column!r}: log needs values > 0; {bad.sum()} rows are <= 0 "
-                    f"(first: {_first_rows(bad, x)})"
-                )
+                what = "a value <= 0, where the log needs values > 0"
+                raise ValueError(_rows_message(f"column {self.column!r}", bad, x, what))
             x = np.log(x)
         if self.decimals is not None:
             x = np.round(x, self.decimals)
@@ -202,34 +195,68 @@ class Polynomial(Feature):
         x = _numeric(df, self.column)
         cols = [x]
         if self.log_term:
-            if (x <= 0).any():
-                bad = x <= 0
-                raise ValueError(
-                    f"column {self.column!r}: log term needs values > 0; {bad.sum()} rows are "
-                    f"<= 0 (first: {_first_rows(bad, x)})"
-                )
+            bad = x <= 0
+            if bad.any():
+                what = "a value <= 0, where the log term needs values > 0"
+                raise ValueError(_rows_message(f"column {self.column!r}", bad, x, what))
             cols.append(np.log(x))
         cols += [x**k for k in range(2, self.degree + 1)]
         return np.column_stack(cols)
 
 
-def _level_codes(values: pd.Series, levels: Sequence[Any], column: str) -> np.ndarray:
-    """Integer codes of ``values`` in ``levels``; unseen values are an error naming the rows."""
+def _check_no_missing(values: pd.Series, column: str) -> None:
+    missing = values.isna().to_numpy()
+    if missing.any():
+        raise ValueError(_rows_message(f"column {column!r}", missing, values, "no value (NaN)"))
+
+
+def _level_codes(
+    values: pd.Series, levels: Sequence[Any], column: str, *, unseen: str, reference: Any
+) -> np.ndarray:
+    """Integer codes of ``values`` in ``levels``; missing values are an error naming the rows,
+    levels not in ``levels`` too, or with ``unseen="reference"`` the code of ``reference``."""
+    _check_no_missing(values, column)
     index = pd.Index(list(levels), dtype=object)
     if isinstance(values.dtype, pd.CategoricalDtype):
-        # map the few categories, then index by the integer codes (-1, a missing value, stays -1)
-        lookup = np.append(index.get_indexer(values.cat.categories.astype(object)), -1)
-        codes = lookup[values.cat.codes.to_numpy()]
+        # map the few categories, then index by the integer codes
+        codes = index.get_indexer(values.cat.categories.astype(object))[values.cat.codes.to_numpy()]
     else:
         codes = index.get_indexer(values.astype(object))
-    unseen = codes < 0
-    if unseen.any():
-        seen = sorted({str(v) for v in np.asarray(values)[unseen]})
+    bad = codes < 0
+    if not bad.any():
+        return codes
+    new = sorted({repr(v) for v in values[bad].tolist()})
+    detail = (
+        f"; levels not seen: {', '.join(new[:10])}{', ...' if len(new) > 10 else ''}; "
+        f"fitted levels: {', '.join(map(repr, levels[:20]))}{', ...' if len(levels) > 20 else ''}"
+    )
+    what = "a level not seen when the features were fitted"
+    return _without_level(codes, bad, values, column, what, detail, unseen, levels, reference)
+
+
+def _without_level(
+    codes: np.ndarray,
+    bad: np.ndarray,
+    values: pd.Series | np.ndarray,
+    column: str,
+    what: str,
+    detail: str,
+    unseen: str,
+    levels: Sequence[Any],
+    reference: Any,
+) -> np.ndarray:
+    """Rows that have no level of a feature: a ValueError, or (``unseen="reference"``) the
+    reference level's code with a DataWarning; both name the column and the rows."""
+    _check_unseen(unseen)
+    message = _rows_message(f"column {column!r}", bad, values, what) + detail
+    if unseen == "error":
         raise ValueError(
-            f"column {column!r}: {unseen.sum()} rows have levels not seen when the features were "
-            f"fitted ({', '.join(seen[:10])}) (first: {_first_rows(unseen, values.to_numpy())})"
+            f"{message}. With unseen='reference', predict encodes such rows as the reference "
+            f"level {reference!r}"
         )
-    return codes
+    warnings.warn(f"{message}; encoded as the reference level {reference!r} (unseen='reference')",
+                  DataWarning, stacklevel=2)  # fmt: skip
+    return np.where(bad, list(levels).index(reference), codes)
 
 
 @dataclass(frozen=True)
@@ -238,7 +265,7 @@ class _Levelled(Feature):
 
     reference: Any = None
 
-    def codes(self, df: pd.DataFrame) -> np.ndarray:
+    def codes(self, df: pd.DataFrame, *, unseen: str = "error") -> np.ndarray:
         """Integer code of each row's level, in :attr:`levels` order."""
         raise NotImplementedError
 
@@ -264,16 +291,21 @@ class _Levelled(Feature):
         ref = self.reference_level
         return [(lvl, None if lvl == ref else f"{self.label}{lvl}") for lvl in self.levels]
 
-    def encode(self, df: pd.DataFrame) -> np.ndarray:
-        """The dummy block, float64 ``(n, len(terms))`` (zeros for the reference level)."""
+    def encode(self, df: pd.DataFrame, *, unseen: str = "error") -> np.ndarray:
+        """The dummy block, float64 ``(n, len(terms))`` (zeros for the reference level).
+
+        ``unseen``: rows without a level (see :meth:`codes`) are an error (``"error"``) or
+        encoded as the reference level with a :class:`~actnn.data.DataWarning`
+        (``"reference"``).
+        """
         out = np.empty((len(df), len(self.terms)))
-        self.write(df, out)
+        self.write(df, out, unseen=unseen)
         return out
 
-    def write(self, df: pd.DataFrame, out: np.ndarray) -> None:
+    def write(self, df: pd.DataFrame, out: np.ndarray, *, unseen: str = "error") -> None:
         """Write the dummy block into ``out`` (a view of the design matrix), in place."""
         # the dummies are written in place: a one-hot block is most of a design matrix
-        codes = self.codes(df)
+        codes = self.codes(df, unseen=unseen)
         levels = self.levels
         ref_code = levels.index(self.reference_level)
         col_of_code = np.arange(len(levels)) - (np.arange(len(levels)) > ref_code)
@@ -324,21 +356,23 @@ class Categorical(_Levelled):
     def fit(self, df: pd.DataFrame) -> Categorical:
         """Return the feature with ``fitted_levels`` set to the levels present in ``df``.
 
-        Missing values in a non-categorical column and a ``reference`` that is not a level
-        are a ``ValueError``.
+        Missing values, values of mixed types and a ``reference`` that is not a level are a
+        ``ValueError`` (naming the rows).
         """
         values = self._values(df)
+        _check_no_missing(values, self.column)
         if isinstance(values.dtype, pd.CategoricalDtype):
-            present = set(values.unique().dropna())
+            present = set(values.unique())
             levels = [lvl for lvl in values.cat.categories if lvl in present]
         else:
-            if values.isna().any():
-                bad = values.isna().to_numpy()
+            try:
+                levels = sorted(values.unique().tolist())
+            except TypeError:
+                types = sorted({type(v).__name__ for v in values.unique().tolist()})
                 raise ValueError(
-                    f"column {self.column!r}: {bad.sum()} rows are missing "
-                    f"(first: {_first_rows(bad, values.to_numpy())})"
-                )
-            levels = sorted(values.unique().tolist())
+                    f"column {self.column!r}: the values mix types ({', '.join(types)}), which "
+                    "cannot be ordered as levels: give the column one type"
+                ) from None
         levels = [lvl.item() if isinstance(lvl, np.generic) else lvl for lvl in levels]
         fitted = dataclasses.replace(self, fitted_levels=tuple(levels))
         fitted._check_reference()
@@ -356,9 +390,16 @@ class Categorical(_Levelled):
             raise RuntimeError(f"feature {self.label!r} is not fitted: call FeatureSpec.fit first")
         return list(self.fitted_levels)
 
-    def codes(self, df: pd.DataFrame) -> np.ndarray:
-        """Integer code of each row's level in :attr:`levels`; unseen levels are a ValueError."""
-        return _level_codes(self._values(df), self.levels, self.column)
+    def codes(self, df: pd.DataFrame, *, unseen: str = "error") -> np.ndarray:
+        """Integer code of each row's level in :attr:`levels`.
+
+        Missing values are a ``ValueError``. A level not seen by :meth:`fit` is a ``ValueError``
+        naming the rows, the unseen and the fitted levels (``unseen="error"``), or is encoded as
+        :attr:`reference_level` with a :class:`~actnn.data.DataWarning` naming the same
+        (``unseen="reference"``).
+        """
+        return _level_codes(self._values(df), self.levels, self.column, unseen=unseen,
+                            reference=self.reference_level)  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description, with the fitted levels if any."""
@@ -420,16 +461,21 @@ class Binned(_Levelled):
 
         return [label(a, b) for a, b in zip(self.edges, self.edges[1:], strict=False)]
 
-    def codes(self, df: pd.DataFrame) -> np.ndarray:
-        """Class index of each row; values outside ``[edges[0], edges[-1])`` are a ValueError."""
+    def codes(self, df: pd.DataFrame, *, unseen: str = "error") -> np.ndarray:
+        """Class index of each row.
+
+        A value outside ``[edges[0], edges[-1])`` is a ``ValueError`` naming the rows
+        (``unseen="error"``), or is encoded as :attr:`reference_level` with a
+        :class:`~actnn.data.DataWarning` (``unseen="reference"``).
+        """
         x = _numeric(df, self.column)
+        codes = np.searchsorted(np.asarray(self.edges), x, side="right") - 1
         outside = (x < self.edges[0]) | (x >= self.edges[-1])
         if outside.any():
-            raise ValueError(
-                f"column {self.column!r}: {outside.sum()} rows are outside the classes "
-                f"[{self.edges[0]}, {self.edges[-1]}) (first: {_first_rows(outside, x)})"
-            )
-        return np.searchsorted(np.asarray(self.edges), x, side="right") - 1
+            what = f"a value outside the classes [{self.edges[0]}, {self.edges[-1]})"
+            codes = _without_level(codes, outside, x, self.column, what, "", unseen, self.levels,
+                                   self.reference_level)  # fmt: skip
+        return codes
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description; infinite edges are stored as ``"inf"`` and ``"-inf"``."""
@@ -480,12 +526,18 @@ class FeatureSpec:
         return list(dict.fromkeys(f.column for f in self.features))
 
     def check_columns(self, df: pd.DataFrame) -> None:
-        """Raise ``TypeError``/``ValueError`` if ``df`` is not a frame with every needed column."""
+        """Raise ``TypeError``/``ValueError`` unless ``df`` is a frame with rows and every needed
+        column, each once (further columns are ignored)."""
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"data must be a pandas DataFrame, got {type(df).__name__}")
         missing = [c for c in self.columns if c not in df.columns]
         if missing:
             raise ValueError(f"data lacks the feature columns {missing}; it has {list(df.columns)}")
+        repeated = _repeated_columns(df, self.columns)
+        if repeated:
+            raise ValueError(f"the data has the columns {repeated} more than once")
+        if len(df) == 0:
+            raise ValueError(f"the data has no rows (columns: {list(df.columns)})")
 
     def fit(self, df: pd.DataFrame) -> FeatureSpec:
         """Return the specification with the levels of its categorical features fixed on ``df``."""
@@ -507,14 +559,22 @@ class FeatureSpec:
         """The feature label of each term."""
         return {t: f.label for f in self.features for t in f.terms}
 
-    def design_matrix(self, df: pd.DataFrame, *, intercept: bool = False) -> np.ndarray:
+    def design_matrix(
+        self, df: pd.DataFrame, *, intercept: bool = False, unseen: str = "error"
+    ) -> np.ndarray:
         """The design matrix of ``df``, float64 ``(n, len(terms))``.
 
         With ``intercept=True`` a first column of ones is added (written in place, no copy).
         The matrix is column-major (Fortran order): each feature writes a contiguous block.
+        ``unseen`` says what to do with a row that has no level of a :class:`Categorical` (a
+        level not seen by :meth:`fit`) or :class:`Binned` feature (a value outside its classes):
+        ``"error"`` (default), a ``ValueError`` naming the column, the rows and the levels;
+        ``"reference"``, encode it as the feature's reference level, with a
+        :class:`~actnn.data.DataWarning` naming the same.
         """
         if not self.is_fitted:
             raise RuntimeError("the feature specification is not fitted: call .fit(data) first")
+        _check_unseen(unseen)
         self.check_columns(df)
         start = int(intercept)
         out = np.empty((len(df), start + len(self.terms)), order="F")
@@ -522,7 +582,11 @@ class FeatureSpec:
             out[:, 0] = 1.0
         for f in self.features:
             width = len(f.terms)
-            f.write(df, out[:, start : start + width])
+            block = out[:, start : start + width]
+            if isinstance(f, _Levelled):
+                f.write(df, block, unseen=unseen)
+            else:
+                f.write(df, block)
             start += width
         return out
 

@@ -2,7 +2,7 @@
 
 A GLM with log link is a neural network without hidden layer: the design matrix enters one dense
 unit (the linear predictor), the offset is added, and the exponential is the output activation.
-:class:`GLM` builds that network, finds the maximum-likelihood coefficients by Fisher scoring
+:class:`GLM` builds that network, finds the maximum-likelihood coefficients by Newton's method
 (IRLS, in float64) and writes them into the network's weights, so the same Keras model predicts,
 saves, and later becomes the skip connection of a CANN.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,17 @@ import keras
 import numpy as np
 import pandas as pd
 
-from .families import Family, get_family
-from .features import FeatureSpec
+from .data import (
+    DataWarning,
+    _check_frame,
+    _numeric_values,
+    _positive,
+    _repeated_columns,
+    _rows_message,
+    _warn_exposure_over_one,
+)
+from .families import Family, Gamma, Poisson, Tweedie, get_family
+from .features import FeatureSpec, _Levelled
 
 __all__ = ["GLM", "build_glm_network", "irls", "predict_network"]
 
@@ -28,6 +39,13 @@ _CHUNK_ROWS = 1 << 16
 # rows per block of X' W X: small enough for the block to stay in cache (measured: 8,192 rows of
 # 49 columns run 2.5 times faster than 65,536)
 _GRAM_ROWS = 1 << 13
+#: exp(eta) overflows to inf above _ETA_MAX and underflows to 0 below _ETA_MIN (float64).
+_ETA_MAX = math.log(np.finfo(np.float64).max)
+_ETA_MIN = math.log(np.finfo(np.float64).smallest_subnormal)
+#: A change of the deviance within this many epsilons of ``sum w (y + mu) mu / V(mu)`` is
+#: rounding (see :func:`irls`).
+_DEVIANCE_ROUNDINGS = 1000.0
+_EPS = float(np.finfo(np.float64).eps)
 
 
 def build_glm_network(n_terms: int, *, name: str = "glm", dtype: str = "float64") -> keras.Model:
@@ -109,6 +127,29 @@ def _solve_spd(gram: np.ndarray, rhs: np.ndarray, terms: list[str]) -> np.ndarra
     return b / d
 
 
+def _working_weights(
+    family: Family, y: np.ndarray, mu: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Working weights ``W``, working residuals ``r`` of an IRLS step, and whether it is Newton's.
+
+    The step solves ``X' W X b = X' W z`` with ``z = eta - offset + r``. For a log link the
+    score of a row in ``eta`` is ``s = w (y - mu) mu / V(mu)``; Newton's method takes ``W`` as
+    minus its derivative (the observed information) and ``r = s / W``. For ``V(mu) = mu^p``
+    that is ``W = w mu^(1-p) a`` and ``r = (y - mu) / a`` with ``a = (2 - p) mu + (p - 1) y``,
+    which is > 0 for ``1 <= p <= 2``. Fisher scoring (the expected information) takes
+    ``W = w mu^2 / V(mu)``, ``r = (y - mu) / mu``: the same for Poisson (``p = 1``, the
+    canonical link), and the fall-back for a family of unknown variance power.
+    """
+    fisher = w * mu**2 / family.unit_variance(mu)
+    if family.canonical_log_link:
+        return fisher, (y - mu) / mu, True
+    if isinstance(family, Gamma | Tweedie):
+        p = 2.0 if isinstance(family, Gamma) else family.power
+        a = (2.0 - p) * mu + (p - 1.0) * y
+        return fisher / mu * a, (y - mu) / a, True
+    return fisher, (y - mu) / mu, False
+
+
 def irls(
     x: np.ndarray,
     y: np.ndarray,
@@ -121,7 +162,7 @@ def irls(
     coef_tol: float = 1e-11,
     max_iter: int = 100,
 ) -> dict[str, Any]:
-    """Maximum-likelihood coefficients of a log-link GLM by Fisher scoring (IRLS).
+    """Maximum-likelihood coefficients of a log-link GLM by Newton's method (IRLS).
 
     Parameters
     ----------
@@ -135,29 +176,43 @@ def irls(
         Offset on the link scale and prior (case) weights.
     tol : float
         Convergence needs the relative change of the deviance, ``|D - D_old| / (|D| + 0.1)``,
-        below ``tol`` (R's criterion, with a tighter default than R's 1e-8) ...
+        below ``tol`` (R's criterion, with a tighter default than R's 1e-8; a change within
+        the deviance's rounding counts as none, see Notes) ...
     coef_tol : float
         ... and the coefficients within ``coef_tol`` of the solution, in the scale
         ``|b_new - b_old| / (|b_new| + 1)``: either the last step is below it, or the distance
-        still to go, estimated from the ratio ``r`` of the last two steps, is. Fisher scoring
-        converges only linearly for non-canonical links (Gamma, Tweedie with log link), where a
-        small deviance change can hide coefficients still moving: the estimate is the geometric
-        tail ``step r / (1 - r)``. For Poisson, whose log link is canonical, it is Newton's
-        method and converges quadratically: the estimate ``step r^2`` saves the last,
-        confirming iteration.
+        still to go, estimated from the ratio ``r`` of the last two steps, is. Newton's method
+        converges quadratically: the estimate ``step r^2`` saves the last, confirming
+        iteration. For a family of unknown variance power (Fisher scoring, which converges
+        only linearly for a non-canonical link and where a small deviance change can hide
+        coefficients still moving) it is the geometric tail ``step r / (1 - r)``.
 
     Returns
     -------
     dict
-        ``coef``, ``cov_unscaled`` (``(X' W X)^-1`` at the solution), ``deviance``, ``n_iter``,
-        ``mu`` (the fitted means).
+        ``coef``, ``cov_unscaled`` (``(X' W X)^-1`` with the Fisher weights
+        ``W = w mu^2 / V(mu)``, the expected information that R and statsmodels report),
+        ``deviance``, ``n_iter``, ``mu`` (the fitted means).
 
     Notes
     -----
-    With log link ``d mu / d eta = mu``, so each step solves the weighted least-squares problem
-    with working weights ``W = w mu^2 / V(mu)`` and working response
-    ``z = eta - offset + (y - mu) / mu``. The start is the homogeneous model (intercept at the
-    weighted mean); a step that increases the deviance is halved, as in R's ``glm.fit``.
+    Each step solves a weighted least-squares problem with working weights ``W`` and working
+    response ``z = eta - offset + r``: Newton's method on the log-likelihood in the
+    coefficients, with the observed information. For ``V(mu) = mu^p`` that is
+    ``W = w mu^(1-p) a`` and ``r = (y - mu) / a`` with ``a = (2 - p) mu + (p - 1) y``. For
+    Poisson (``p = 1``), whose log link is canonical, it is Fisher scoring (``W = w mu``); for
+    Gamma it is ``W = w y / mu`` instead of Fisher scoring's ``W = w``. The deviance of the
+    Poisson, Gamma and Tweedie families is convex in ``eta`` (``W > 0``), so Newton's step is a
+    descent step. Fisher scoring can converge very slowly for Gamma when ``y / mu`` is far from
+    1 on some rows; Newton's method converges quadratically near the solution.
+
+    The start is the homogeneous model (intercept at the weighted mean); a step that increases
+    the deviance is halved, as in R's ``glm.fit``. Near a fit the terms of each unit deviance
+    cancel, and the computed deviance is exact only to about ``3 / ((p - 1)(2 - p))``
+    epsilons of ``(y + mu) mu / V(mu)`` per row for Tweedie (``log(mu)`` epsilons of ``y + mu``
+    for Poisson, fewer for Gamma): a change of the deviance within 1,000 epsilons of
+    ``sum w (y + mu) mu / V(mu)`` is rounding, not a rise that fails a step nor a change that
+    delays convergence. Data the model reproduces exactly (deviance 0) thus converge.
     """
     n, p = x.shape
     terms = terms or [f"x{j}" for j in range(p)]
@@ -172,31 +227,34 @@ def irls(
     while n_iter < max_iter:
         n_iter += 1
         mu = np.exp(eta)
-        working_w = w * mu**2 / family.unit_variance(mu)
-        z = eta - off + (y - mu) / mu
-        gram, rhs = _weighted_gram(x, working_w, z)
+        working_w, residual, newton = _working_weights(family, y, mu, w)
+        gram, rhs = _weighted_gram(x, working_w, eta - off + residual)
         new = _solve_spd(gram, rhs, terms)
+        # the rounding of the deviance (see Notes)
+        scale = float(np.sum(w * (y + mu) * mu / family.unit_variance(mu)))
+        rounding = _DEVIANCE_ROUNDINGS * _EPS * scale
         for _ in range(30):
             eta_new = x @ new + off
-            dev_new = family.deviance(y, np.exp(eta_new), w)
-            # a rise within rounding noise of the sum is not a failed step
-            if np.isfinite(dev_new) and dev_new <= dev * (1 + 1e-10) + 1e-300:
+            # a trial step far out can overflow exp or divide by mu = 0: it is halved
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                dev_new = family.deviance(y, np.exp(eta_new), w)
+            # a rise within the rounding of the deviance is not a failed step
+            if np.isfinite(dev_new) and dev_new <= dev * (1 + 1e-10) + rounding:
                 break
             new = (new + coef) / 2
         else:
             raise FloatingPointError("IRLS step halving failed: the deviance does not decrease")
         step = float(np.max(np.abs(new - coef) / (np.abs(new) + 1.0)))
-        # distance still to go, estimated from the contraction r of the steps: step r^2 where
-        # Fisher scoring is Newton's method (canonical link: quadratic convergence), else the
-        # geometric tail step r / (1 - r)
+        # distance still to go, estimated from the contraction r of the steps: step r^2 for
+        # Newton's method (quadratic convergence), else the geometric tail step r / (1 - r)
         rate = step / prev_step
         if rate >= 1.0:
             remaining = np.inf
-        elif family.canonical_log_link:
+        elif newton:
             remaining = step * rate**2
         else:
             remaining = step * rate / (1.0 - rate)
-        converged = abs(dev_new - dev) / (abs(dev_new) + 0.1) < tol and (
+        converged = max(abs(dev_new - dev) - rounding, 0.0) / (abs(dev_new) + 0.1) < tol and (
             min(step, remaining) < coef_tol
         )
         coef, eta, dev, prev_step = new, eta_new, dev_new, step
@@ -204,8 +262,12 @@ def irls(
             break
     if not converged:
         raise RuntimeError(f"IRLS did not converge in {max_iter} iterations (deviance {dev})")
-    # (X' W X)^-1 from the last step's weights, as R's glm.fit: at convergence the weights of
-    # the solution differ from them by less than the last coefficient step
+    # (X' W X)^-1 with Fisher weights: for the canonical link the last step's, as R's glm.fit
+    # (at convergence they differ from the solution's by less than the last coefficient step);
+    # otherwise the steps had other weights (observed information), so those of the solution
+    if not family.canonical_log_link:
+        mu = np.exp(eta)
+        gram, _ = _weighted_gram(x, w * mu**2 / family.unit_variance(mu), np.zeros(n))
     return {
         "coef": coef,
         "cov_unscaled": np.linalg.inv(gram),
@@ -216,33 +278,128 @@ def irls(
 
 
 def _column(data: pd.DataFrame, value: Any, what: str) -> tuple[np.ndarray, str | None]:
-    """A column given by name, or an array of the data's length."""
+    """A column given by name, or an array of the data's length, as finite float64 values.
+
+    Returns the values and the column's name (None for an array). Errors name the column (or
+    ``what`` for an array) and the rows with no value, text or an infinite value.
+    """
+    _check_frame(data, "data")
     if isinstance(value, str):
         if value not in data.columns:
             raise ValueError(f"{what} column {value!r} is not in the data; it has {list(data)}")
-        arr = pd.to_numeric(data[value], errors="coerce").to_numpy(np.float64, na_value=np.nan)
-        name = value
-    else:
-        arr = np.asarray(value, dtype=np.float64).reshape(-1)
-        name = None
-        if len(arr) != len(data):
-            raise ValueError(f"{what} has {len(arr)} values but the data has {len(data)} rows")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        rows = np.flatnonzero(bad)[:5]
+        if _repeated_columns(data, [value]):
+            raise ValueError(f"the data has the {what} column {value!r} more than once")
+        return _numeric_values(data[value], f"{what} column {value!r}"), value
+    if isinstance(value, pd.Series) and not value.index.equals(data.index):
         raise ValueError(
-            f"{what}{f' ({name})' if name else ''}: {bad.sum()} values are missing or not finite "
-            f"(first rows: {rows.tolist()})"
+            f"{what} is a Series whose index differs from the data's: pass the name of a column "
+            "of the data, or an array (Series.to_numpy()) in the data's row order"
         )
-    return arr, name
+    arr = np.asarray(value).reshape(-1)
+    if len(arr) != len(data):
+        raise ValueError(f"{what} has {len(arr)} values but the data has {len(data)} rows")
+    return _numeric_values(pd.Series(arr, index=data.index), what), None
 
 
-def _positive(arr: np.ndarray, what: str) -> np.ndarray:
-    bad = arr <= 0
-    if bad.any():
-        first = ", ".join(f"row {i} = {arr[i].item()!r}" for i in np.flatnonzero(bad)[:5])
-        raise ValueError(f"{what} must be > 0; {bad.sum()} rows are <= 0 (first: {first})")
-    return arr
+def _label(what: str, name: str | None) -> str:
+    """How a response, exposure or weights is named in messages: its column, if it has one."""
+    return what if name is None else f"{what} column {name!r}"
+
+
+def _response_column(
+    data: pd.DataFrame, response: Any, family: Family
+) -> tuple[np.ndarray, str | None]:
+    """The response (a column name or an array) checked for the family: values and name.
+
+    Values outside the family's support are a ValueError; non-integer values of a Poisson
+    response a DataWarning (the fit is then a quasi-Poisson fit).
+    """
+    y, name = _column(data, response, "response")
+    label = _label("response", name)
+    y = family.check_response(y, label)
+    if isinstance(family, Poisson):
+        fraction = y != np.floor(y)
+        if fraction.any():
+            warnings.warn(
+                f"{_rows_message(label, fraction, y, 'a value that is not a whole number')}; the "
+                "Poisson family is for claim counts. The fit goes on as a quasi-Poisson fit (the "
+                "coefficients and predictions are valid, the AIC is not)",
+                DataWarning,
+                stacklevel=3,
+            )
+    return y, name
+
+
+def _exposure_column(data: pd.DataFrame, exposure: Any) -> tuple[np.ndarray | None, str | None]:
+    """The exposure (a column name, an array or None): values > 0 and name; > 1 is warned of."""
+    if exposure is None:
+        return None, None
+    v, name = _column(data, exposure, "exposure")
+    label = _label("exposure", name)
+    _positive(v, label)
+    _warn_exposure_over_one(v, label)
+    return v, name
+
+
+def _weights_column(data: pd.DataFrame, weights: Any) -> tuple[np.ndarray | None, str | None]:
+    """The case weights (a column name, an array or None): values > 0 and name."""
+    if weights is None:
+        return None, None
+    w, name = _column(data, weights, "weights")
+    return _positive(w, _label("weights", name)), name
+
+
+def _check_levels_have_response(
+    features: Sequence[_Levelled], data: pd.DataFrame, y: np.ndarray, w: np.ndarray
+) -> None:
+    """A ValueError naming every level whose rows all have response 0.
+
+    For a family whose response can be 0 (Poisson, Tweedie), the score equation of such a level
+    says that the sum of its means is 0: its maximum-likelihood coefficient is -inf and IRLS
+    cannot converge.
+    """
+    problems = []
+    for f in features:
+        codes = f.codes(data)
+        n_rows = np.bincount(codes, minlength=len(f.levels))
+        total = np.bincount(codes, weights=w * y, minlength=len(f.levels))
+        for k in np.flatnonzero((total == 0) & (n_rows > 0)):
+            what = f"the level {f.levels[k]!r}, and the response is 0 on all of them"
+            problems.append(_rows_message(f"column {f.column!r}", codes == k, data[f.column], what))
+    if problems:
+        raise ValueError(
+            "; ".join(problems) + ". The maximum-likelihood coefficient of such a level is -inf "
+            "and the fit cannot converge: merge the level with another one"
+        )
+
+
+def _check_mu(
+    mu: np.ndarray,
+    eta_of: Callable[[np.ndarray], np.ndarray],
+    describe: Callable[[np.ndarray], list[str]],
+) -> np.ndarray:
+    """``mu`` if every prediction is a finite number > 0, else a ValueError naming the rows.
+
+    ``eta_of(rows)`` gives the linear predictor of the rows, ``describe(rows)`` a note per row on
+    what drives it (e.g. the largest term).
+    """
+    bad = ~(mu > 0) | np.isinf(mu)
+    if not bad.any():
+        return mu
+    rows = np.flatnonzero(bad)
+    shown = rows[:5]
+    notes = [
+        f"row {row}: eta = {eta:.6g}" + (f", {note}" if note else "")
+        for row, eta, note in zip(shown, eta_of(shown), describe(shown), strict=True)
+    ]
+    more = ", ..." if rows.size > 5 else ""
+    raise ValueError(
+        f"{rows.size:,} {'row has' if rows.size == 1 else 'rows have'} a prediction "
+        f"mu = exp(eta) that is not a finite number > 0: exp overflows to inf above "
+        f"eta = {_ETA_MAX:.2f} and underflows to 0 below {_ETA_MIN:.2f} (first: "
+        f"{'; '.join(notes)}{more}). The features of these rows are far outside the range of "
+        "the learning data"
+    )
 
 
 class GLM:
@@ -274,7 +431,8 @@ class GLM:
         R's ``summary.glm``.
     aic_ : float
         Akaike information criterion with R's conventions (``-2 loglik + 2 p``, plus 2 for the
-        dispersion of the Gamma family, whose log-likelihood uses ``phi = D / sum(w)``).
+        dispersion of the Gamma family, whose log-likelihood uses ``phi = D / sum(w)``; ``-inf``
+        for a Gamma fit with deviance 0, see :meth:`~actnn.families.Gamma.loglik`).
     keras_model_ : keras.Model
         The network (see :func:`build_glm_network`) holding the coefficients.
     n_iter_ : int
@@ -322,7 +480,7 @@ class GLM:
         Parameters
         ----------
         data : pandas.DataFrame
-            Learning data with the feature columns.
+            Learning data with the feature columns (further columns are ignored).
         response : str or array
             Response column (claim counts for frequency, average claim size for severity).
         exposure : str or array, optional
@@ -335,23 +493,34 @@ class GLM:
         -------
         GLM
             self.
+
+        Raises
+        ------
+        ValueError
+            Naming the column, the number of rows and the first rows: no rows; a missing or
+            repeated column; a missing value, text or an infinite value in a column used; a
+            response outside the family's support (Poisson counts < 0, Gamma amounts <= 0);
+            exposure or weights <= 0; an array of another length than the data; a level of a
+            Poisson or Tweedie model whose rows all have response 0 (its coefficient would be
+            -inf).
+
+        Warns
+        -----
+        actnn.data.DataWarning
+            Exposure > 1 (years are expected) and, for Poisson, a response that is not a whole
+            number.
         """
         started = time.perf_counter()
         self.family_ = get_family(self.family)
         self.features_ = self.features.fit(data)
-        y, self.response_ = _column(data, response, "response")
-        y = self.family_.check_response(y, self.response_ or "response")
-        self.exposure_ = None
+        y, self.response_ = _response_column(data, response, self.family_)
+        v, self.exposure_ = _exposure_column(data, exposure)
         self.uses_exposure_ = exposure is not None
-        offset = None
-        if exposure is not None:
-            v, self.exposure_ = _column(data, exposure, "exposure")
-            offset = np.log(_positive(v, "exposure"))
-        self.weights_ = None
-        w = None
-        if weights is not None:
-            w, self.weights_ = _column(data, weights, "weights")
-            w = _positive(w, "weights")
+        offset = None if v is None else np.log(v)
+        w, self.weights_ = _weights_column(data, weights)
+        if isinstance(self.family_, Poisson | Tweedie):
+            levelled = [f for f in self.features_.features if isinstance(f, _Levelled)]
+            _check_levels_have_response(levelled, data, y, np.ones_like(y) if w is None else w)
 
         x = self.features_.design_matrix(data, intercept=True)
         terms = [_INTERCEPT, *self.features_.terms]
@@ -404,10 +573,13 @@ class GLM:
         if not hasattr(self, "coef_"):
             raise RuntimeError("this GLM is not fitted yet: call fit(data, response, ...) first")
 
-    def design_matrix(self, data: pd.DataFrame) -> np.ndarray:
-        """The design matrix of ``data`` (without intercept), as the network's ``"x"`` input."""
+    def design_matrix(self, data: pd.DataFrame, *, unseen: str = "error") -> np.ndarray:
+        """The design matrix of ``data`` (without intercept), as the network's ``"x"`` input.
+
+        ``unseen``: see :meth:`predict`.
+        """
         self._check_fitted()
-        return self.features_.design_matrix(data)
+        return self.features_.design_matrix(data, unseen=unseen)
 
     def _offset(self, data: pd.DataFrame, exposure: str | np.ndarray | None) -> np.ndarray:
         if exposure is None and self.uses_exposure_:
@@ -419,42 +591,91 @@ class GLM:
             exposure = self.exposure_
         if exposure is None:
             return np.zeros(len(data))
-        v, _ = _column(data, exposure, "exposure")
-        return np.log(_positive(v, "exposure"))
+        v, _ = _exposure_column(data, exposure)
+        return np.log(v)
 
     def network_inputs(
-        self, data: pd.DataFrame, *, exposure: str | np.ndarray | None = None
+        self,
+        data: pd.DataFrame,
+        *,
+        exposure: str | np.ndarray | None = None,
+        unseen: str = "error",
     ) -> dict[str, np.ndarray]:
         """The dict of inputs the Keras network takes for ``data``."""
-        x = self.design_matrix(data)
+        x = self.design_matrix(data, unseen=unseen)
         return {"x": x, "offset": self._offset(data, exposure)[:, None]}
 
     def predict(
-        self, data: pd.DataFrame, *, exposure: str | np.ndarray | None = None
+        self,
+        data: pd.DataFrame,
+        *,
+        exposure: str | np.ndarray | None = None,
+        unseen: str = "error",
     ) -> np.ndarray:
         """Expected response ``mu`` from the Keras network.
 
         For a model fitted with exposure these are expected claim counts,
         ``mu = exposure * frequency``; the exposure is the column named at fit unless given.
+        Further columns of ``data`` are ignored.
+
+        ``unseen`` says what to do with a row that has no level of a categorical feature (a
+        level not seen at fit) or of a binned one (a value outside its classes): ``"error"``
+        (default) raises a ``ValueError`` naming the column, the rows, the unseen and the fitted
+        levels; ``"reference"`` predicts the row at the feature's reference level (relativity
+        1) and warns (:class:`~actnn.data.DataWarning`) naming the same.
+
+        A prediction that is not a finite number > 0 (``exp(eta)`` overflows above
+        ``eta = 709.78``, e.g. for a numeric feature far outside the learning data's range) is a
+        ``ValueError`` naming the rows, their ``eta`` and the largest term of each.
         """
         self._check_fitted()
-        return predict_network(self.keras_model_, self.network_inputs(data, exposure=exposure))
-
-    def predict_frequency(self, data: pd.DataFrame) -> np.ndarray:
-        """Expected claims per unit of exposure, ``exp(eta)`` without offset."""
-        return (
-            self.predict(data, exposure=np.ones(len(data)))
-            if self.uses_exposure_
-            else (self.predict(data))
+        inputs = self.network_inputs(data, exposure=exposure, unseen=unseen)
+        mu = predict_network(self.keras_model_, inputs)
+        coef = self.coef_.to_numpy()
+        return _check_mu(
+            mu,
+            lambda rows: coef[0] + inputs["x"][rows] @ coef[1:] + inputs["offset"][rows, 0],
+            lambda rows: self._largest_terms(inputs["x"][rows]),
         )
 
+    def _largest_terms(self, x: np.ndarray) -> list[str]:
+        """For each row of the design matrix ``x``: the term adding most to ``|eta|``."""
+        terms = self.features_.terms
+        if not terms:
+            return [""] * len(x)
+        column_of = {t: f.column for f in self.features_.features for t in f.terms}
+        contributions = x * self.coef_.to_numpy()[1:]
+        notes = []
+        for row, j in enumerate(np.argmax(np.abs(contributions), axis=1)):
+            notes.append(
+                f"largest term {terms[j]!r} (column {column_of[terms[j]]!r}) = "
+                f"{x[row, j]:.6g}, adding {contributions[row, j]:.6g} to eta"
+            )
+        return notes
+
+    def predict_frequency(self, data: pd.DataFrame, *, unseen: str = "error") -> np.ndarray:
+        """Expected claims per unit of exposure, ``exp(eta)`` without offset.
+
+        ``unseen``: see :meth:`predict`.
+        """
+        ones = np.ones(len(data)) if self.uses_exposure_ else None
+        return self.predict(data, exposure=ones, unseen=unseen)
+
     def linear_predictor(
-        self, data: pd.DataFrame, *, exposure: str | np.ndarray | None = None
+        self,
+        data: pd.DataFrame,
+        *,
+        exposure: str | np.ndarray | None = None,
+        unseen: str = "error",
     ) -> np.ndarray:
-        """``eta = log(mu)``, including the offset, computed from the coefficients."""
+        """``eta = log(mu)``, including the offset, computed from the coefficients.
+
+        ``unseen``: see :meth:`predict`.
+        """
         self._check_fitted()
         coef = self.coef_.to_numpy()
-        return coef[0] + self.design_matrix(data) @ coef[1:] + self._offset(data, exposure)
+        x = self.design_matrix(data, unseen=unseen)
+        return coef[0] + x @ coef[1:] + self._offset(data, exposure)
 
     # ------------------------------------------------------------------ tables
     def coef_table(self) -> pd.DataFrame:

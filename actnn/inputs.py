@@ -16,14 +16,14 @@ data, and turns any frame into the dict of arrays the network takes:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .features import Categorical, Continuous, FeatureSpec
+from .features import Categorical, Continuous, FeatureSpec, _check_unseen
 
 __all__ = ["NetworkInputs", "NUMERIC"]
 
@@ -119,15 +119,22 @@ class NetworkInputs:
             return np.empty((len(df), 0))
         return np.column_stack([f.values(df) for f in self.numeric])
 
-    def transform(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
-        """The network's input arrays for ``df`` (see the module docstring)."""
+    def transform(self, df: pd.DataFrame, *, unseen: str = "error") -> dict[str, np.ndarray]:
+        """The network's input arrays for ``df`` (see the module docstring).
+
+        ``unseen``: a categorical level not seen by :meth:`fit` is a ``ValueError`` naming the
+        column, the rows and the levels (``"error"``), or is given the code of the feature's
+        reference level with a :class:`~actnn.data.DataWarning` (``"reference"``); see
+        :meth:`actnn.features.Categorical.codes`.
+        """
         if not self.is_fitted:
             raise RuntimeError("the network inputs are not fitted: call .fit(learning data) first")
+        _check_unseen(unseen)
         self.spec.check_columns(df)
         scaled = (self._raw_numeric(df) - np.asarray(self.centers)) / np.asarray(self.scales)
         out: dict[str, np.ndarray] = {NUMERIC: scaled.astype(np.float32)}
         for f in self.categorical:
-            out[f.label] = f.codes(df).astype(np.int32)
+            out[f.label] = f.codes(df, unseen=unseen).astype(np.int32)
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -152,4 +159,63 @@ class NetworkInputs:
             scaling=data["scaling"],
             centers=tuple(data["centers"]) if fitted else None,
             scales=tuple(data["scales"]) if fitted else None,
+        )
+
+    def fit_from_statistics(
+        self,
+        levels: Mapping[str, Sequence[Any]],
+        *,
+        low: Sequence[float],
+        high: Sequence[float],
+        mean: Sequence[float] | None = None,
+        sd: Sequence[float] | None = None,
+    ) -> NetworkInputs:
+        """Fix the scaling and the levels from statistics gathered elsewhere, e.g. over shards.
+
+        Parameters
+        ----------
+        levels : dict
+            The levels of each categorical feature, by label, in order (what :meth:`fit` finds:
+            the categories' order for a categorical column, sorted otherwise).
+        low, high : sequence of float
+            Minimum and maximum of each numeric feature's transformed values
+            (:meth:`~actnn.features.Continuous.values`), in the order of :attr:`numeric`.
+        mean, sd : sequence of float, optional
+            Their mean and standard deviation (``ddof=0``); needed for ``scaling="standard"``.
+
+        Returns
+        -------
+        NetworkInputs
+            Fitted; equal to ``fit(df)`` when the statistics are those of ``df``.
+        """
+        if set(levels) != set(self.categorical_names):
+            raise ValueError(
+                f"levels are needed for exactly the categorical features "
+                f"{self.categorical_names}, got {sorted(levels)}"
+            )
+        stats = {"low": low, "high": high, "mean": mean, "sd": sd}
+        if self.scaling == "standard" and (mean is None or sd is None):
+            raise ValueError("scaling='standard' needs the mean and sd of the numeric features")
+        arrays = {k: np.asarray(v, dtype=np.float64) for k, v in stats.items() if v is not None}
+        for k, v in arrays.items():
+            if v.shape != (len(self.numeric),):
+                raise ValueError(f"{k} needs {len(self.numeric)} values, got shape {v.shape}")
+        if self.scaling == "minmax":
+            centers = (arrays["high"] + arrays["low"]) / 2
+            scales = (arrays["high"] - arrays["low"]) / 2
+        else:
+            centers, scales = arrays["mean"], arrays["sd"]
+        constant = [f.label for f, s in zip(self.numeric, scales, strict=True) if s == 0]
+        if constant:
+            raise ValueError(f"numeric features constant on the learning data: {constant}")
+        categorical = tuple(
+            dataclasses.replace(f, fitted_levels=tuple(levels[f.label])) for f in self.categorical
+        )
+        for f in categorical:
+            f._check_reference()
+        return dataclasses.replace(
+            self,
+            categorical=categorical,
+            centers=tuple(float(c) for c in centers),
+            scales=tuple(float(s) for s in scales),
         )

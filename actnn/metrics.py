@@ -3,9 +3,12 @@
 Computation only (NumPy and pandas): every function returns a float, an array or a DataFrame
 whose columns are documented; plotting them is left to the caller.
 
-Inputs are 1-D array-likes of equal length. They are validated once, where they enter: a length
-mismatch, a NaN or infinite value, or a weight or exposure that is not > 0 raises ``ValueError``
-naming the argument and the offending positions.
+Inputs are 1-D array-likes of equal length. They are validated once, where they enter: an empty
+input, a length mismatch, text, a NaN or infinite value, or a weight or exposure that is not > 0
+raises ``ValueError`` naming the argument, the number of offending rows and the first of them
+(positions counted from 0). An exposure above 1 is legal: :func:`score_table`, whose exposure is
+years at risk, warns of it (:class:`~actnn.data.DataWarning`); in the discrimination functions
+the exposure is a volume (e.g. claim counts for severities) and may be any number > 0.
 
 Notes
 -----
@@ -38,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from .data import _numeric_problems, _positive, _rows_message, _warn_exposure_over_one
 from .families import Family, Poisson, get_family
 from .scores import POISSON_EXPOSURE_UNITS, POISSON_UNITS
 
@@ -63,13 +67,6 @@ MAX_LEVELS = 20
 
 
 # ---------------------------------------------------------------------------------- validation
-def _first(rows: np.ndarray, values: np.ndarray | None = None) -> str:
-    """The first five positions of ``rows`` (with their values), for error messages."""
-    if values is None:
-        return ", ".join(str(i) for i in rows[:5])
-    return ", ".join(f"row {i} = {values[i].item()!r}" for i in rows[:5])
-
-
 def _arrays(**arrays: npt.ArrayLike | None) -> list[np.ndarray | None]:
     """The arguments as finite 1-D float64 arrays of equal length (``None`` stays ``None``).
 
@@ -84,7 +81,10 @@ def _arrays(**arrays: npt.ArrayLike | None) -> list[np.ndarray | None]:
         try:
             arr = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError) as err:
-            raise TypeError(f"{name} must be numeric, got {type(value).__name__} ({err})") from None
+            arr = np.asarray(value, dtype=object)  # text among numbers: named below, by row
+            if arr.ndim == 0:
+                message = f"{name} must be numeric, got {type(value).__name__} ({err})"
+                raise TypeError(message) from None
         if arr.ndim == 2 and arr.shape[1] == 1:  # (n, 1) output of a Keras model
             arr = arr[:, 0]
         if arr.ndim != 1:
@@ -95,24 +95,11 @@ def _arrays(**arrays: npt.ArrayLike | None) -> list[np.ndarray | None]:
             ref_name, ref_len = name, arr.size
         elif arr.size != ref_len:
             raise ValueError(f"{name} has length {arr.size} but {ref_name} has length {ref_len}")
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            raise ValueError(
-                f"{name}: {bad.sum()} values are NaN or infinite "
-                f"(first at positions {_first(np.flatnonzero(bad))})"
-            )
+        arr, problems = _numeric_problems(pd.Series(arr, copy=False), name)
+        if problems:
+            raise ValueError("; ".join(problems))
         out.append(arr)
     return out
-
-
-def _positive(arr: np.ndarray, name: str) -> np.ndarray:
-    bad = arr <= 0
-    if bad.any():
-        raise ValueError(
-            f"{name} must be > 0; {bad.sum()} of {arr.size} rows are <= 0 "
-            f"(first: {_first(np.flatnonzero(bad), arr)})"
-        )
-    return arr
 
 
 def _volume(arr: np.ndarray | None, name: str, n: int) -> np.ndarray:
@@ -124,10 +111,7 @@ def _losses(y: np.ndarray) -> np.ndarray:
     """Observed totals (claim counts or losses): >= 0."""
     bad = y < 0
     if bad.any():
-        raise ValueError(
-            f"y must be >= 0 (claim counts or losses); {bad.sum()} rows are < 0 "
-            f"(first: {_first(np.flatnonzero(bad), y)})"
-        )
+        raise ValueError(f"{_rows_message('y', bad, y, 'a value < 0')}; claims must be >= 0")
     return y
 
 
@@ -328,7 +312,8 @@ def score_table(
     y : array-like
         Observed responses (claim counts with ``exposure``).
     exposure : array-like, optional
-        Years at risk, > 0. Only for the Poisson family; switches to frequency reporting.
+        Years at risk, > 0 (above 1 a :class:`~actnn.data.DataWarning`). Only for the Poisson
+        family; switches to frequency reporting.
     weights : array-like, optional
         Case weights, > 0 (default 1), e.g. claim counts behind average claim sizes (Gamma).
     family : str or Family
@@ -378,6 +363,7 @@ def score_table(
         error_weights, rate_scale = w, 1.0
     else:
         v = _positive(v, "exposure")
+        _warn_exposure_over_one(v, "exposure")
         mu_null = v * observed / np.sum(w * v)
         error_weights, rate_scale = w * v, v
     if published is not None:
@@ -810,10 +796,7 @@ def _feature_levels(
         raise ValueError(f"feature_values has length {values.size} but y has length {w.size}")
     missing = values.isna().to_numpy()
     if missing.any():
-        raise ValueError(
-            f"feature_values: {missing.sum()} values are missing "
-            f"(first at positions {_first(np.flatnonzero(missing))})"
-        )
+        raise ValueError(_rows_message("feature_values", missing, values, "no value (NaN)"))
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     if numeric and values.nunique() > MAX_LEVELS:
         (x,) = _arrays(feature_values=values.to_numpy())

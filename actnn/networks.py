@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,18 @@ import keras
 import numpy as np
 import pandas as pd
 
-from .families import Family, get_family
-from .glm import GLM, _column, _positive, irls, predict_network
+from .data import DataWarning, _check_frame
+from .families import Family, Poisson, Tweedie, get_family
+from .glm import (
+    GLM,
+    _check_levels_have_response,
+    _check_mu,
+    _exposure_column,
+    _response_column,
+    _weights_column,
+    irls,
+    predict_network,
+)
 from .inputs import NUMERIC, NetworkInputs
 from .training import History, train
 
@@ -193,14 +204,16 @@ class _NetworkModel:
         self.name = name
 
     # -- subclasses say how the offset is made and how the network starts
-    def _offset(self, data: pd.DataFrame, exposure: np.ndarray | None) -> np.ndarray:
+    def _offset(
+        self, data: pd.DataFrame, exposure: np.ndarray | None, unseen: str = "error"
+    ) -> np.ndarray:
         return np.zeros(len(data)) if exposure is None else np.log(exposure)
 
     def _build(self, arrays: dict[str, np.ndarray], y: np.ndarray, w: np.ndarray) -> keras.Model:
         """The network, initialised, for the learning data's ``arrays``, response and weights."""
         raise NotImplementedError
 
-    def _extra_inputs(self, data: pd.DataFrame) -> dict[str, np.ndarray]:
+    def _extra_inputs(self, data: pd.DataFrame, unseen: str = "error") -> dict[str, np.ndarray]:
         return {}
 
     # -- data
@@ -211,18 +224,22 @@ class _NetworkModel:
             if self.exposure_ is None or self.exposure_ not in data.columns:
                 raise ValueError("this model was fitted with an exposure: pass exposure=...")
             exposure = self.exposure_
-        values, _ = _column(data, exposure, "exposure")
-        return _positive(values, "exposure")
+        return _exposure_column(data, exposure)[0]
 
-    def network_inputs(self, data: pd.DataFrame, *, exposure: Any = None) -> dict[str, np.ndarray]:
-        """The dict of arrays the Keras network takes for ``data``."""
+    def network_inputs(
+        self, data: pd.DataFrame, *, exposure: Any = None, unseen: str = "error"
+    ) -> dict[str, np.ndarray]:
+        """The dict of arrays the Keras network takes for ``data`` (``unseen``: see predict)."""
         self._check_fitted()
-        return self._network_inputs(data, self._exposure(data, exposure))
+        _check_frame(data, "data")
+        return self._network_inputs(data, self._exposure(data, exposure), unseen)
 
-    def _network_inputs(self, data: pd.DataFrame, exposure: np.ndarray | None) -> dict:
-        arrays = self.inputs_.transform(data)
-        arrays[OFFSET] = self._offset(data, exposure)[:, None]
-        arrays.update(self._extra_inputs(data))
+    def _network_inputs(
+        self, data: pd.DataFrame, exposure: np.ndarray | None, unseen: str = "error"
+    ) -> dict:
+        arrays = self.inputs_.transform(data, unseen=unseen)
+        arrays[OFFSET] = self._offset(data, exposure, unseen)[:, None]
+        arrays.update(self._extra_inputs(data, unseen))
         return arrays
 
     def _check_fitted(self) -> None:
@@ -240,22 +257,20 @@ class _NetworkModel:
     ):
         """Train the network on ``data`` (learning data; the validation rows are carved from it).
 
-        Parameters as :meth:`actnn.glm.GLM.fit`. The last ``validation_fraction`` of a seeded
-        permutation of the rows is held out for early stopping.
+        Parameters, errors and warnings as :meth:`actnn.glm.GLM.fit`. The last
+        ``validation_fraction`` of a seeded permutation of the rows is held out for early
+        stopping.
         """
         started = time.perf_counter()
         self.family_ = get_family(self.family)
-        y, self.response_ = _column(data, response, "response")
-        y = self.family_.check_response(y, self.response_ or "response")
+        y, self.response_ = _response_column(data, response, self.family_)
         self.uses_exposure_ = exposure is not None
-        self.exposure_ = exposure if isinstance(exposure, str) else None
-        v = self._exposure(data, exposure) if exposure is not None else None
-        w = np.ones(len(y))
-        if weights is not None:
-            w, _ = _column(data, weights, "weights")
-            w = _positive(w, "weights")
-        self.weights_ = weights if isinstance(weights, str) else None
+        v, self.exposure_ = _exposure_column(data, exposure)
+        w, self.weights_ = _weights_column(data, weights)
+        w = np.ones(len(y)) if w is None else w
         self.inputs_ = self.inputs.fit(data)
+        if isinstance(self, LocalGLMnet) and isinstance(self.family_, Poisson | Tweedie):
+            _check_levels_have_response(self.inputs_.categorical, data, y, w)  # it starts at a GLM
         arrays = self._network_inputs(data, v)
 
         keras.utils.set_random_seed(self.seed)
@@ -291,14 +306,52 @@ class _NetworkModel:
         return self
 
     # -- prediction
-    def predict(self, data: pd.DataFrame, *, exposure: Any = None) -> np.ndarray:
-        """Expected response ``mu``: expected claim counts for a model fitted with exposure."""
-        return predict_network(self.keras_model_, self.network_inputs(data, exposure=exposure))
+    def predict(
+        self, data: pd.DataFrame, *, exposure: Any = None, unseen: str = "error"
+    ) -> np.ndarray:
+        """Expected response ``mu``: expected claim counts for a model fitted with exposure.
 
-    def predict_frequency(self, data: pd.DataFrame) -> np.ndarray:
-        """Expected claims per unit of exposure."""
+        ``unseen`` says what to do with a level of a categorical input not seen at fit:
+        ``"error"`` (default) raises a ``ValueError`` naming the column, the rows and the
+        levels; ``"reference"`` gives the row the embedding (LocalGLMnet: the dummies) of the
+        feature's reference level (its ``reference``, else its first level) and warns
+        (:class:`~actnn.data.DataWarning`) naming the same. A CANN treats its GLM's features
+        the same way. A prediction that is not a finite number > 0 (``exp(eta)`` overflows) is a
+        ``ValueError`` naming the rows, their ``eta`` and the input farthest outside the
+        learning data's scale.
+        """
+        arrays = self.network_inputs(data, exposure=exposure, unseen=unseen)
+        mu = predict_network(self.keras_model_, arrays)
+        return _check_mu(
+            mu,
+            lambda rows: predict_network(
+                eta_model(self.keras_model_), {k: a[rows] for k, a in arrays.items()}
+            ),
+            lambda rows: self._describe_rows(data, arrays, rows, unseen),
+        )
+
+    def _describe_rows(
+        self, data: pd.DataFrame, arrays: dict[str, np.ndarray], rows: np.ndarray, unseen: str
+    ) -> list[str]:
+        """For each row: the numeric input farthest outside the learning data's scale."""
+        numeric = self.inputs_.numeric
+        if not numeric:
+            return [""] * len(rows)
+        scaled = arrays[NUMERIC] if NUMERIC in arrays else arrays[GLM_INPUT][:, : len(numeric)]
+        scale = "[-1, 1]" if self.inputs_.scaling == "minmax" else "mean 0, sd 1"
+        notes = []
+        for row in rows:
+            j = int(np.argmax(np.abs(scaled[row])))
+            notes.append(
+                f"largest numeric input {numeric[j].label!r} (column {numeric[j].column!r}) "
+                f"scaled to {scaled[row, j]:.6g} (learning data: {scale})"
+            )
+        return notes
+
+    def predict_frequency(self, data: pd.DataFrame, *, unseen: str = "error") -> np.ndarray:
+        """Expected claims per unit of exposure (``unseen``: see :meth:`predict`)."""
         ones = np.ones(len(data)) if self.uses_exposure_ else None
-        return self.predict(data, exposure=ones)
+        return self.predict(data, exposure=ones, unseen=unseen)
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Save the fitted network to the directory ``path``, read back by :func:`actnn.load_model`.
@@ -324,10 +377,9 @@ class _NetworkModel:
         response = response if response is not None else self.response_
         if response is None:
             raise ValueError("pass the response (the model was fitted with an array)")
-        y, _ = _column(data, response, "response")
-        weights = weights if weights is not None else self.weights_
-        w = np.ones(len(y)) if weights is None else _column(data, weights, "weights")[0]
-        return y, w
+        y, _ = _response_column(data, response, self.family_)
+        w, _ = _weights_column(data, weights if weights is not None else self.weights_)
+        return y, np.ones(len(y)) if w is None else w
 
     def balance_correct(
         self, data: pd.DataFrame, response: Any = None, *, exposure: Any = None, weights: Any = None
@@ -363,6 +415,48 @@ class _NetworkModel:
             out_weights[-1] = out_weights[-1] + math.log(np.sum(w * y) / np.sum(w * mu))
             out.set_weights(out_weights)
         self.balance_corrected_ = True
+        return self
+
+    def build_from_statistics(
+        self,
+        inputs: NetworkInputs,
+        response: str,
+        *,
+        exposure: str | None = None,
+        weights: str | None = None,
+        mean_response: float,
+    ):
+        """Build the initial network from statistics of the learning data instead of the data.
+
+        For training outside :meth:`fit`, e.g. by :func:`actnn.streaming.train_streaming` on a
+        portfolio too large for memory. Sets the fitted attributes :meth:`fit` sets before it
+        trains (``family_``, ``inputs_``, ``keras_model_``, the column names), with the same
+        seed, so the network starts as ``fit`` would start it. Returns self.
+
+        Parameters
+        ----------
+        inputs : NetworkInputs
+            Fitted on the learning data (e.g. by :func:`actnn.streaming.fit_inputs_streaming`).
+        response, exposure, weights : str
+            The columns of the response, the exposure and the case weights.
+        mean_response : float
+            ``sum w y / sum w exposure`` (without exposure: ``sum w y / sum w``), the
+            homogeneous model, where an FNN's output bias starts.
+        """
+        if isinstance(self, LocalGLMnet):
+            raise TypeError("a LocalGLMnet starts at a GLM fitted on the data: use fit")
+        if not inputs.is_fitted:
+            raise ValueError("inputs must be fitted (NetworkInputs.fit or fit_from_statistics)")
+        if not (math.isfinite(mean_response) and mean_response > 0):
+            raise ValueError(f"mean_response must be finite and > 0, got {mean_response}")
+        self.family_ = get_family(self.family)
+        self.response_, self.exposure_, self.weights_ = response, exposure, weights
+        self.uses_exposure_ = exposure is not None
+        self.inputs_ = inputs
+        keras.utils.set_random_seed(self.seed)
+        # the homogeneous model as a one-row data set (offset 0, response mean_response)
+        homogeneous = {OFFSET: np.zeros((1, 1))}
+        self.keras_model_ = self._build(homogeneous, np.array([mean_response]), np.ones(1))
         return self
 
 
@@ -454,14 +548,29 @@ class CANN(_NetworkModel):
         self.nested = nested
         self.glm_trainable = glm_trainable
 
-    def _offset(self, data, exposure):
+    def _offset(self, data, exposure, unseen="error"):
         base = super()._offset(data, exposure)
         if self.nested:
             return base
-        return base + self.glm.linear_predictor(data, exposure=np.ones(len(data)))
+        ones = np.ones(len(data))
+        return base + self.glm.linear_predictor(data, exposure=ones, unseen=unseen)
 
-    def _extra_inputs(self, data):
-        return {GLM_INPUT: self.glm.design_matrix(data)} if self.nested else {}
+    def _extra_inputs(self, data, unseen="error"):
+        return {GLM_INPUT: self.glm.design_matrix(data, unseen=unseen)} if self.nested else {}
+
+    def _describe_rows(self, data, arrays, rows, unseen):
+        """For each row: the network's numeric input and the GLM's term that drive ``eta``."""
+        if self.nested:
+            x = arrays[GLM_INPUT][rows]
+        else:
+            with warnings.catch_warnings():  # the unseen levels were warned about already
+                warnings.simplefilter("ignore", DataWarning)
+                x = self.glm.design_matrix(data.iloc[rows], unseen=unseen)
+        network = super()._describe_rows(data, arrays, rows, unseen)
+        return [
+            f"{note}; GLM part: {glm_note}" if note else f"GLM part: {glm_note}"
+            for note, glm_note in zip(network, self.glm._largest_terms(x), strict=True)
+        ]
 
     def _build(self, arrays, y, w):
         model = build_network(
@@ -543,8 +652,8 @@ class LocalGLMnet(_NetworkModel):
             names += [f"{f.label}{level}" for level in f.levels[1:]]
         return names
 
-    def _network_inputs(self, data, exposure):
-        arrays = self.inputs_.transform(data)
+    def _network_inputs(self, data, exposure, unseen="error"):
+        arrays = self.inputs_.transform(data, unseen=unseen)
         blocks = [arrays[NUMERIC].astype(np.float64)]
         for f in self.inputs_.categorical:
             dummies = arrays[f.label][:, None] == np.arange(1, len(f.levels))[None, :]

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
+from .glm import _exposure_column, _response_column, _weights_column
 from .interpret import partial_dependence, predict_rate, relativities_from_partial_dependence
 
 __all__ = ["Evaluation", "evaluate", "write_report", "data_fingerprint", "markdown_table"]
@@ -336,9 +337,10 @@ def evaluate(
     for what, column in (("exposure", exposure), ("weights", weights)):
         if column is not None and column not in data.columns:
             raise ValueError(f"the data has no {what} column {column!r}")
-    y = data[response].to_numpy(dtype=float)
-    v = None if exposure is None else data[exposure].to_numpy(dtype=float)
-    w = None if weights is None else data[weights].to_numpy(dtype=float)
+    # the checks of GLM.fit: text, NaN, inf, support, exposure and weights > 0, named by row
+    y = _response_column(data, response, family)[0]
+    v = _exposure_column(data, exposure)[0]
+    w = _weights_column(data, weights)[0]
 
     say(f"predicting {len(data):,} rows with {len(models)} models")
     rates = {name: predict_rate(m, data) for name, m in models.items()}

@@ -295,7 +295,7 @@ FIT_ERRORS = {
     "text in a numeric column": (
         GLM_TOML,
         _text_in_bonus_malus,
-        ["column 'bonus_malus'", "1 rows", "row 3 = 'abc'"],
+        ["column 'bonus_malus'", "1 row has text", "row 3 = 'abc'"],
     ),
 }
 

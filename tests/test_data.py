@@ -506,7 +506,8 @@ def test_prepare_wm2023_recounts_claims_and_removes_policies_with_more_than_5():
         }
     )
     before = (freq.copy(), sev.copy())
-    out = data.prepare_wm2023(freq, sev)
+    with pytest.warns(data.DataWarning, match=r"1 row has an IDpol .* \(first: row 4 = 99\)"):
+        out = data.prepare_wm2023(freq, sev)
     # policy 3 has 6 records: removed; policy 5 has 5: kept; the record of IDpol 99 is ignored
     assert out["IDpol"].tolist() == [1, 2, 4, 5]
     assert out.index.tolist() == [0, 1, 2, 3]
@@ -514,6 +515,7 @@ def test_prepare_wm2023_recounts_claims_and_removes_policies_with_more_than_5():
     assert out["ClaimTotal"].tolist() == [30.0, 10.0, 0.0, 5.0]
     assert out["Exposure"].tolist() == [0.5, 1.0, 0.2, 1.0]
     assert out.attrs["removed_IDpol"] == [3]
+    assert out.attrs["unmatched_IDpol"] == [99]
     assert out["VehBrand"].cat.categories.tolist() == list(schema.VEHBRAND_LEVELS)
     assert list(out.columns) == [*schema.FREQ_COLUMNS, "ClaimTotal"]
     pd.testing.assert_frame_equal(freq, before[0])
@@ -639,7 +641,9 @@ def test_real_prepare_nsw2018(real_freq):
 
 @pytest.mark.real_data
 def test_real_prepare_wm2023(real_freq, real_sev):
-    out = data.prepare_wm2023(real_freq, real_sev)
+    with pytest.warns(data.DataWarning, match="195 rows have an IDpol that is not a policy"):
+        out = data.prepare_wm2023(real_freq, real_sev)
+    assert len(out.attrs["unmatched_IDpol"]) == 6
     assert len(out) == 678_007
     assert out.attrs["removed_IDpol"] == [2216294, 2239279, 2241683, 2248174, 3253234, 3254353]
     assert out["ClaimNb"].max() == 5

@@ -399,7 +399,10 @@ def test_check_response_names_count_and_first_rows(family, good, bad):
     with pytest.raises(ValueError) as info:
         family.check_response(y, name="ClaimNb")
     msg = str(info.value)
-    assert msg.startswith(f"ClaimNb: 6 values outside the support of the {family.name} family")
+    assert msg.startswith(
+        f"ClaimNb: 6 rows have a value outside the support of the {family.name} family"
+    )
+    assert msg.endswith(", ...)")
     assert f"(first: row 1 = {bad[0]!r}, row 3 = " in msg
     for row in (1, 3, 4, 5, 6):
         assert f"row {row} = " in msg

@@ -75,13 +75,13 @@ def test_continuous_order_is_map_cap_log():
     [
         (
             ["1", "a", "3", None],
-            r"column 'x': 2 rows are missing, not numeric or not finite \(first: row 1 = 'a', "
-            r"row 3 = ",
+            r"column 'x': 1 row has no value \(NaN\) \(first: row 3 = .*\); "
+            r"column 'x': 1 row has text that is not a number \(first: row 1 = 'a'\)",
         ),
         (
             [1.0, np.nan, 2.0, np.inf],
-            r"column 'x': 2 rows are missing, not numeric or not finite \(first: row 1 = .*nan.*, "
-            r"row 3 = .*inf",
+            r"column 'x': 1 row has no value \(NaN\) \(first: row 1 = nan\); "
+            r"column 'x': 1 row has an infinite value \(first: row 3 = inf\)",
         ),
     ],
     ids=["non-numeric", "nan-inf"],
@@ -95,8 +95,8 @@ def test_continuous_log_of_nonpositive_named():
     df = pd.DataFrame({"Density": [3, 0, 5, -2]})
     with pytest.raises(
         ValueError,
-        match=r"column 'Density': log needs values > 0; 2 rows are <= 0 \(first: row 1 = .*0.*, "
-        r"row 3 = .*-2",
+        match=r"column 'Density': 2 rows have a value <= 0, where the log needs values > 0 "
+        r"\(first: row 1 = .*0.*, row 3 = .*-2",
     ):
         Continuous("Density", log=True).values(df)
 
@@ -105,7 +105,7 @@ def test_continuous_unmapped_labels_named():
     df = pd.DataFrame({"Area": ["A", "Z", "B", "Y"]})
     with pytest.raises(
         ValueError,
-        match=r"column 'Area': 2 rows have values outside the mapping \['A', 'B'\] "
+        match=r"column 'Area': 2 rows have a value that is not in the mapping \['A', 'B'\] "
         r"\(first: row 1 = 'Z', row 3 = 'Y'\)",
     ):
         Continuous("Area", mapping={"A": 1, "B": 2}).values(df)
@@ -135,7 +135,7 @@ def test_polynomial_without_log_term():
 def test_polynomial_errors():
     with pytest.raises(ValueError, match="degree must be >= 1, got 0"):
         Polynomial("x", degree=0)
-    with pytest.raises(ValueError, match=r"column 'x': log term needs values > 0; 1 rows are <= 0"):
+    with pytest.raises(ValueError, match=r"column 'x': 1 row has a value <= 0, where the log term"):
         Polynomial("x", log_term=True).encode(pd.DataFrame({"x": [1, 0]}))
 
 
@@ -189,8 +189,8 @@ def test_categorical_unseen_level_at_design_time():
     fitted = Categorical("X").fit(pd.DataFrame({"X": ["a", "b"]}))
     with pytest.raises(
         ValueError,
-        match=r"column 'X': 2 rows have levels not seen when the features were fitted \(y, z\) "
-        r"\(first: row 1 = 'z', row 2 = 'y'\)",
+        match=r"column 'X': 2 rows have a level not seen when the features were fitted "
+        r"\(first: row 1 = 'z', row 2 = 'y'\); levels not seen: 'y', 'z'; fitted levels: 'a', 'b'",
     ):
         fitted.encode(pd.DataFrame({"X": ["a", "z", "y"]}))
 
@@ -208,7 +208,7 @@ def test_categorical_bad_reference():
 
 
 def test_categorical_missing_values_and_unfitted():
-    with pytest.raises(ValueError, match=r"column 'X': 1 rows are missing \(first: row 1 = "):
+    with pytest.raises(ValueError, match=r"column 'X': 1 row has no value \(NaN\) \(first: row 1"):
         Categorical("X").fit(pd.DataFrame({"X": ["a", None, "b"]}))
     with pytest.raises(RuntimeError, match="feature 'X' is not fitted"):
         _ = Categorical("X").levels
@@ -262,8 +262,8 @@ def test_binned_out_of_range_named():
     feature = Binned("x", edges=(18, 21, 26))
     with pytest.raises(
         ValueError,
-        match=r"column 'x': 2 rows are outside the classes \[18.0, 26.0\) \(first: row 0 = .*17.*, "
-        r"row 2 = .*26",
+        match=r"column 'x': 2 rows have a value outside the classes \[18.0, 26.0\) \(first: "
+        r"row 0 = .*17.*, row 2 = .*26",
     ):
         feature.codes(pd.DataFrame({"x": [17, 20, 26]}))
 

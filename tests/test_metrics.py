@@ -143,7 +143,7 @@ def test_score_table_errors():
         score_table({"A": [1.0, 1.0, 1.0]}, y, exposure=v, published={"GLM9": 30.0})
     with pytest.raises(ValueError, match="exposure is for Poisson claim counts, not the gamma"):
         score_table({"A": [1.0, 1.0, 1.0]}, [1.0, 2.0, 3.0], exposure=v, family="gamma")
-    with pytest.raises(ValueError, match=r"exposure must be > 0; 1 of 3 rows are <= 0"):
+    with pytest.raises(ValueError, match=r"exposure: 1 row has a value <= 0 .*; it must be > 0"):
         score_table({"A": [1.0, 1.0, 1.0]}, y, exposure=[1.0, 0.0, 1.0])
     with pytest.raises(TypeError, match="non-empty mapping"):
         score_table({}, y)
@@ -153,20 +153,22 @@ def test_validation_names_the_argument_and_the_rows():
     with pytest.raises(ValueError, match="mu has length 2 but y has length 3"):
         deviance([1.0, 2.0, 3.0], [1.0, 2.0])
     with pytest.raises(
-        ValueError, match=r"y: 2 values are NaN or infinite \(first at positions 1, 3\)"
+        ValueError,
+        match=r"y: 1 row has no value \(NaN\) \(first: row 1 = nan\); "
+        r"y: 1 row has an infinite value \(first: row 3 = inf\)",
     ):
         deviance([1.0, np.nan, 2.0, np.inf], [1.0, 1.0, 1.0, 1.0])
-    with pytest.raises(ValueError, match=r"pred: 1 values are NaN or infinite \(first at .* 0\)"):
+    with pytest.raises(ValueError, match=r"pred: 1 row has no value \(NaN\) \(first: row 0 = nan"):
         gini([1.0, 2.0], [np.nan, 1.0])
-    with pytest.raises(ValueError, match=r"weights must be > 0; 1 of 3 rows .* row 1 = -1.0"):
+    with pytest.raises(ValueError, match=r"weights: 1 row has a value <= 0 \(first: row 1 = -1.0"):
         deviance([1.0, 2.0, 3.0], [1.0, 1.0, 1.0], weights=[1.0, -1.0, 1.0])
-    with pytest.raises(ValueError, match=r"exposure must be > 0; .* row 0 = -0.5"):
+    with pytest.raises(ValueError, match=r"exposure: 1 row has a value <= 0 .* row 0 = -0.5"):
         lorenz_curve([1.0, 2.0], [1.0, 2.0], exposure=[-0.5, 1.0])
     with pytest.raises(ValueError, match="outside the support of the gamma family"):
         deviance([0.0, 1.0], [1.0, 1.0], "gamma")
     with pytest.raises(ValueError, match="unknown family 'normal'; valid: gamma, poisson"):
         deviance([1.0], [1.0], "normal")
-    with pytest.raises(ValueError, match="y must be >= 0"):
+    with pytest.raises(ValueError, match=r"y: 1 row has a value < 0 \(first: row 0 = -1.0\)"):
         gini([-1.0, 2.0], [1.0, 2.0])
     with pytest.raises(ValueError, match="D2 is undefined"):
         d2_score([1.0, 1.0], [0.5, 2.0])
@@ -438,7 +440,7 @@ def test_bias_by_feature_bins_a_numeric_feature_with_many_values():
 def test_bias_by_feature_errors():
     with pytest.raises(ValueError, match="feature_values has length 2 but y has length 3"):
         bias_by_feature(["a", "b"], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0])
-    with pytest.raises(ValueError, match=r"feature_values: 1 values are missing .* positions 1"):
+    with pytest.raises(ValueError, match=r"feature_values: 1 row has no value \(NaN\) .* row 1"):
         bias_by_feature(["a", None, "b"], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0])
 
 
