@@ -44,7 +44,6 @@ import math
 import os
 import tempfile
 import time
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +58,7 @@ from .glm import GLM, _column, _positive
 from .inputs import NetworkInputs
 from .networks import CANN, FNN, LocalGLMnet, eta_model
 from .reproduce import Progress, _say
-from .training import History, TrainingStopped
+from .training import History, TrainingStopped, _record_interrupt
 
 __all__ = [
     "SHARD_SUFFIXES",
@@ -984,16 +983,7 @@ class _Steps:
                     history.stopped_early = True
                     break
         except KeyboardInterrupt:
-            # an interrupt can fall between two appends: keep only the epochs recorded in full
-            for values in (history.loss, history.val_loss, history.seconds, history.learning_rate):
-                del values[finished:]
-            history.interrupted = True
-            warnings.warn(
-                f"training interrupted in epoch {finished + 1} of {epochs}: the weights of epoch "
-                f"{best[2] or 0} (the best of the {history.epochs} finished) are restored",
-                UserWarning,
-                stacklevel=3,
-            )
+            _record_interrupt(history, finished, epochs, best[2], stacklevel=3)
         network.set_weights(best[1])
         history.best_epoch = best[2]
         return history

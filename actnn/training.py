@@ -61,6 +61,26 @@ class History:
         }
 
 
+def _record_interrupt(
+    history: History, finished: int, epochs: int, best_epoch: int | None, *, stacklevel: int
+) -> None:
+    """Mark ``history`` as interrupted after ``finished`` epochs, and warn which are restored.
+
+    An interrupt can fall between two appends of an epoch: only the epochs recorded in full are
+    kept. The caller restores the best epoch's weights; ``stacklevel`` is the warning's, counted
+    from the caller.
+    """
+    for values in (history.loss, history.val_loss, history.seconds, history.learning_rate):
+        del values[finished:]
+    history.interrupted = True
+    warnings.warn(
+        f"training interrupted in epoch {finished + 1} of {epochs}: the weights of epoch "
+        f"{best_epoch or 0} (the best of the {history.epochs} finished) are restored",
+        UserWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
 def _tensors(arrays: dict[str, np.ndarray]) -> dict[str, tf.Tensor]:
     return {k: tf.constant(v) for k, v in arrays.items()}
 
@@ -198,7 +218,7 @@ def train(
     best = (np.inf, [w.copy() for w in eta_model.get_weights()], None)
     waited = 0
     bar = keras.utils.Progbar(epochs, unit_name="epoch") if verbose else None
-    epoch = finished = 0
+    finished = 0
     try:
         for epoch in range(epochs):
             started = time.perf_counter()
@@ -237,16 +257,7 @@ def train(
                 history.stopped_early = True
                 break
     except KeyboardInterrupt:
-        # an interrupt can fall between two appends: keep only the epochs recorded in full
-        for values in (history.loss, history.val_loss, history.seconds, history.learning_rate):
-            del values[finished:]
-        history.interrupted = True
-        warnings.warn(
-            f"training interrupted in epoch {epoch + 1} of {epochs}: the weights of epoch "
-            f"{best[2] or 0} (the best of the {history.epochs} finished) are restored",
-            UserWarning,
-            stacklevel=2,
-        )
+        _record_interrupt(history, finished, epochs, best[2], stacklevel=2)
     eta_model.set_weights(best[1])
     history.best_epoch = best[2]
     return history
