@@ -201,3 +201,15 @@ def test_every_actnn_reference_on_the_api_page_resolves():
         except (ImportError, AttributeError) as exc:
             broken.append(f"{reference}: {exc}")
     assert not broken, "references in docs/api.md that do not resolve:\n" + "\n".join(broken)
+
+
+def test_every_row_of_the_bad_input_table_names_a_test_that_exists():
+    rows = [line for line in (ROOT / "docs" / "bad_input.md").read_text().splitlines()
+            if line.startswith("| ") and not line.startswith(("| case", "| ---"))]  # fmt: skip
+    assert len(rows) >= 30
+    tests = "".join(path.read_text() for path in (ROOT / "tests").glob("test_*.py"))
+    for row in rows:
+        names = re.findall(r"`(test_\w+)`", row.rsplit("|", 2)[-2])
+        assert names, f"a row of docs/bad_input.md names no test: {row[:80]}"
+        for name in names:
+            assert f"def {name}(" in tests, f"docs/bad_input.md names {name}, which does not exist"
