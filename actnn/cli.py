@@ -284,16 +284,9 @@ def _report(args: argparse.Namespace) -> None:
     print(f"loaded {', '.join(names)}")
     data = _read_data(args.data)
     print(f"read {len(data):,} rows from {args.data}")
-    first = models[names[0]]
-    fitted = (getattr(first, "members_", None) or [first])[0]  # a Nagging's members hold it
-    if fitted.response_ is not None:
-        _response_column(data, fitted.response_, fitted.family_)
-    _exposure_column(data, fitted.exposure_)
-    _weights_column(data, fitted.weights_)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)  # warned of above; the metrics would repeat
-        write_report(models, data, args.out, title=args.title, markdown=args.markdown,
-                     features=args.features, data_name=Path(args.data).name)  # fmt: skip
+    # evaluate checks the response, exposure and weights as fit does, each warning given once
+    write_report(models, data, args.out, title=args.title, markdown=args.markdown,
+                 features=args.features, data_name=Path(args.data).name)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

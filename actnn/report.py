@@ -18,6 +18,7 @@ import base64
 import hashlib
 import html
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
+from .data import DataWarning
 from .glm import _exposure_column, _response_column, _weights_column
 from .interpret import partial_dependence, predict_rate, relativities_from_partial_dependence
 
@@ -351,8 +353,10 @@ def evaluate(
         means = dict(rates)
         y_rate, volume = y, (np.ones(len(y)) if w is None else w)
     say("scores, discrimination and calibration")
-    scores = metrics.score_table(means, y, exposure=v, weights=w, family=family,
-                                 published=published)  # fmt: skip
+    with warnings.catch_warnings():  # exposures above one year: warned of once, above
+        warnings.simplefilter("ignore", DataWarning)
+        scores = metrics.score_table(means, y, exposure=v, weights=w, family=family,
+                                     published=published)  # fmt: skip
     totals = y_rate * volume
     lorenz = {name: metrics.lorenz_curve(totals, rates[name], volume) for name in names}
     ordered = {
