@@ -64,6 +64,15 @@ def _start_tensorflow() -> None:
         tf.config.list_logical_devices()
 
 
+def _data_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir``, the folder of freMTPL2 (the commands that read it)."""
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder with freMTPL2freq / freMTPL2sev (default: $ACTNN_DATA_DIR, then the cache)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="actnn", description="Actuarial GLMs that are Keras networks."
@@ -82,21 +91,13 @@ def _parser() -> argparse.ArgumentParser:
         "split", help="write a case study's learning and test sets of freMTPL2 as files"
     )
     spl.add_argument("study", choices=["nsw2018", "wm2023"], help="which preparation and split")
-    spl.add_argument(
-        "--data-dir",
-        default=None,
-        help="folder with freMTPL2freq / freMTPL2sev (default: $ACTNN_DATA_DIR, then the cache)",
-    )
+    _data_dir_argument(spl)
     spl.add_argument("--out", required=True, help="folder for learn.<format> and test.<format>")
     spl.add_argument("--format", default="csv.gz", choices=["csv", "csv.gz", "parquet"])
 
     rep = sub.add_parser("reproduce", help="reproduce a published table on freMTPL2")
     rep.add_argument("study", choices=["nsw2018", "severity", "sw2019"], help="which table")
-    rep.add_argument(
-        "--data-dir",
-        default=None,
-        help="folder with freMTPL2freq / freMTPL2sev (default: $ACTNN_DATA_DIR, then the cache)",
-    )
+    _data_dir_argument(rep)
     rep.add_argument("--out", required=True, help="output folder for results.json and results.md")
     rep.add_argument(
         "--quick",
@@ -271,8 +272,6 @@ def _predict(args: argparse.Namespace) -> None:
 
 def _report(args: argparse.Namespace) -> None:
     """``actnn report``: the models, then the data, checked as at fit, then the report."""
-    from .data import DataWarning
-    from .glm import _exposure_column, _response_column, _weights_column
     from .persistence import load_model
     from .report import write_report
 

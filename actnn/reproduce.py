@@ -40,6 +40,7 @@ from .scores import GAMMA_UNITS, POISSON_UNITS, gamma_deviance, poisson_deviance
 __all__ = [
     "PUBLISHED_NSW2018",
     "nsw2018_split",
+    "wm2023_split",
     "nsw2018_severity_split",
     "write_split",
     "reproduce_nsw2018",
@@ -77,6 +78,11 @@ def versions() -> dict[str, str]:
 def nsw2018_split(n: int) -> tuple[np.ndarray, np.ndarray]:
     """The NSW2018/SW2019 split: R ``set.seed(100); sample(1:n, round(0.9 n))``, R 3.5 sampling."""
     return r_split(n, frac=0.9, seed=100, sample_kind="Rounding")
+
+
+def wm2023_split(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The WM2023 split: R ``set.seed(500); sample(1:n, round(0.9 n))``, R >= 3.6 sampling."""
+    return r_split(n, frac=0.9, seed=500, sample_kind="Rejection")
 
 
 @dataclass(frozen=True)
@@ -205,11 +211,10 @@ def write_split(
     ``study`` ``"nsw2018"``: :func:`actnn.data.prepare_nsw2018` and :func:`nsw2018_split` (the
     split of NSW2018, SW2019 and the published tables, 610,212 / 67,801 policies);
     ``"wm2023"``: :func:`actnn.data.prepare_wm2023` (claims recounted from freMTPL2sev, with
-    ``ClaimTotal``) and R's ``set.seed(500); sample(1:n, round(0.9 n))`` with R >= 3.6 sampling
-    (610,206 / 67,801). The files are ``learn<suffix>`` and ``test<suffix>`` in the folder
-    ``out`` (``suffix``: ``.csv``, ``.csv.gz`` or ``.parquet``), rows in the order of R's
-    sample, as the case studies use them (so a network trained on the file sees the same rows
-    in the same order).
+    ``ClaimTotal``) and :func:`wm2023_split` (610,206 / 67,801). The files are
+    ``learn<suffix>`` and ``test<suffix>`` in the folder ``out`` (``suffix``: ``.csv``,
+    ``.csv.gz`` or ``.parquet``), rows in the order of R's sample, as the case studies use them
+    (so a network trained on the file sees the same rows in the same order).
     """
     if study not in SPLITS:
         raise ValueError(f"unknown split {study!r}; valid: {', '.join(SPLITS)}")
@@ -224,7 +229,7 @@ def write_split(
         dat = data_module.prepare_wm2023(
             data_module.load_freq(data_dir), data_module.load_sev(data_dir)
         )
-        learn_rows, test_rows = r_split(len(dat), frac=0.9, seed=500, sample_kind="Rejection")
+        learn_rows, test_rows = wm2023_split(len(dat))
     folder.mkdir(parents=True, exist_ok=True)
     for path, rows in zip(paths, (learn_rows, test_rows), strict=True):
         data_module.write_table(dat.iloc[rows], path)

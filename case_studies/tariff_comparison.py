@@ -45,8 +45,7 @@ from actnn.networks import CANN
 from actnn.premium import fit_tweedie_pure_premium, pure_premium, pure_premium_table
 from actnn.presets import sw2019_network_inputs
 from actnn.report import markdown_table, write_report
-from actnn.reproduce import nsw2018_split, versions
-from actnn.rsplit import r_split
+from actnn.reproduce import nsw2018_split, versions, wm2023_split
 
 parser = argparse.ArgumentParser(description="GLM1 against a CANN on freMTPL2, pure premium")
 parser.add_argument("--data-dir", default=os.environ.get("ACTNN_DATA_DIR"))
@@ -104,7 +103,7 @@ print(evaluation.murphy)
 
 # %%
 wm = data.prepare_wm2023(data.load_freq(args.data_dir), data.load_sev(args.data_dir))
-wm_learn_rows, wm_test_rows = r_split(len(wm), frac=0.9, seed=500, sample_kind="Rejection")
+wm_learn_rows, wm_test_rows = wm2023_split(len(wm))
 wm_learn, wm_test = wm.iloc[wm_learn_rows], wm.iloc[wm_test_rows]
 claims = wm_learn[wm_learn["ClaimNb"] > 0].assign(
     ClaimAmount=lambda d: d["ClaimTotal"] / d["ClaimNb"]

@@ -41,8 +41,7 @@ from actnn.ensemble import Nagging
 from actnn.networks import CANN, FNN
 from actnn.presets import sw2019_network_inputs
 from actnn.report import markdown_table
-from actnn.reproduce import versions
-from actnn.rsplit import r_split
+from actnn.reproduce import versions, wm2023_split
 
 parser = argparse.ArgumentParser(description="GLM to CANN on the WM2023 data version")
 parser.add_argument("--data-dir", default=os.environ.get("ACTNN_DATA_DIR"))
@@ -57,7 +56,7 @@ started = time.perf_counter()
 
 # %%
 wm = data.prepare_wm2023(data.load_freq(args.data_dir), data.load_sev(args.data_dir))
-learn_rows, test_rows = r_split(len(wm), frac=0.9, seed=500, sample_kind="Rejection")
+learn_rows, test_rows = wm2023_split(len(wm))
 learn, test = wm.iloc[learn_rows], wm.iloc[test_rows]
 print(f"{len(wm):,} policies: {len(learn):,} learning, {len(test):,} test; removed IDpol "
       f"{wm.attrs['removed_IDpol']}")  # fmt: skip
@@ -128,7 +127,7 @@ results = {
     "total_seconds": time.perf_counter() - started,
     "versions": versions() | {"actnn": actnn.__version__},
 }
-(OUT / "results.json").write_text(json.dumps(results, indent=2))
+
 # %% [markdown]
 # ## Diagnostics on the test set: Lorenz curves and calibration
 
