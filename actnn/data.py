@@ -699,7 +699,8 @@ def prepare_wm2023(freq: pd.DataFrame, sev: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         A new frame with the columns of `freq`, ClaimNb recounted and a new column
-        ``ClaimTotal``, the remaining rows in the order of `freq`, a fresh RangeIndex and
+        ``ClaimTotal``, the remaining rows ordered by IDpol (as R's ``merge`` in the book's
+        cleaning script orders them, whatever the order of `freq`), a fresh RangeIndex and
         ``attrs["removed_IDpol"]``, the list of the removed IDpol, and
         ``attrs["unmatched_IDpol"]``, the IDpol of `sev` that are not in `freq` (pandas may drop
         ``attrs`` in later operations). On the published data: 678,007 rows, 6 policies removed,
@@ -739,7 +740,7 @@ def prepare_wm2023(freq: pd.DataFrame, sev: pd.DataFrame) -> pd.DataFrame:
     out["Exposure"] = np.minimum(out["Exposure"], 1.0)
     removed = out["ClaimNb"] > 5
     removed_ids = out.loc[removed, "IDpol"].tolist()
-    out = out[~removed].reset_index(drop=True)
+    out = out[~removed].sort_values("IDpol", kind="stable").reset_index(drop=True)
     out.attrs["removed_IDpol"] = removed_ids
     out.attrs["unmatched_IDpol"] = unmatched_ids
     return out

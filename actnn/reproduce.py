@@ -81,8 +81,12 @@ def nsw2018_split(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def wm2023_split(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The WM2023 split: R ``set.seed(500); sample(1:n, round(0.9 n))``, R >= 3.6 sampling."""
-    return r_split(n, frac=0.9, seed=500, sample_kind="Rejection")
+    """The WM2023 split: R ``RNGversion("3.5.0"); set.seed(500); sample(1:n, round(0.9 n))``.
+
+    Wüthrich & Merz (2023), Listing 5.2, draw it under ``RNGversion("3.5.0")``: R's "Rounding"
+    sample kind, as the NSW2018 split.
+    """
+    return r_split(n, frac=0.9, seed=500, sample_kind="Rounding")
 
 
 @dataclass(frozen=True)

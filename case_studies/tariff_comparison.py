@@ -99,7 +99,7 @@ print(evaluation.murphy)
 # %% [markdown]
 # ## 2. Pure premium on the Wüthrich & Merz (2023) data version
 #
-# Split: R `set.seed(500); sample(1:n, round(0.9 n))` (R >= 3.6 sampling).
+# Split: the book's Listing 5.2, R `RNGversion("3.5.0"); set.seed(500); sample(1:n, round(0.9 n))`.
 
 # %%
 wm = data.prepare_wm2023(data.load_freq(args.data_dir), data.load_sev(args.data_dir))

@@ -522,6 +522,19 @@ def test_prepare_wm2023_recounts_claims_and_removes_policies_with_more_than_5():
     pd.testing.assert_frame_equal(sev, before[1])
 
 
+def test_prepare_wm2023_orders_rows_by_idpol_as_rs_merge():
+    # R's merge(freq, claims, by = "IDpol") sorts by IDpol whatever the order of freq.
+    freq = make_freq(4).assign(ClaimNb=0).iloc[[2, 0, 3, 1]]
+    sev = pd.DataFrame({"IDpol": [3, 1, 3], "ClaimAmount": [5.0, 7.0, 11.0]})
+    out = data.prepare_wm2023(freq, sev)
+    assert out["IDpol"].tolist() == [1, 2, 3, 4]
+    assert out.index.tolist() == [0, 1, 2, 3]
+    assert out["ClaimNb"].tolist() == [1, 0, 2, 0]
+    assert out["ClaimTotal"].tolist() == [7.0, 0.0, 16.0, 0.0]
+    by_id = freq.set_index("IDpol")
+    assert out["DrivAge"].tolist() == by_id.loc[[1, 2, 3, 4], "DrivAge"].tolist()
+
+
 def test_severity_data_one_row_per_policy_with_records_and_a_report():
     freq = make_freq(6).assign(ClaimNb=[1, 0, 2, 0, 1, 3])
     sev = pd.DataFrame(
@@ -648,7 +661,11 @@ def test_real_prepare_wm2023(real_freq, real_sev):
     assert out.attrs["removed_IDpol"] == [2216294, 2239279, 2241683, 2248174, 3253234, 3254353]
     assert out["ClaimNb"].max() == 5
     kept = real_freq[~real_freq["IDpol"].isin(out.attrs["removed_IDpol"])]
-    assert out["IDpol"].tolist() == kept["IDpol"].tolist()
+    assert out["IDpol"].tolist() == sorted(kept["IDpol"].tolist())
+    # published_tables.md, WM2023: 26,383 claims, ClaimTotal 59,777,580.9, Exposure 358,358.8055
+    assert out["ClaimNb"].sum() == 26_383
+    assert round(out["ClaimTotal"].sum(), 1) == 59_777_580.9
+    assert round(out["Exposure"].sum(), 4) == 358_358.8055
 
 
 @pytest.mark.real_data

@@ -15,7 +15,9 @@ from actnn.reproduce import (
     nsw2018_split,
     reproduce_nsw2018,
     reproduce_severity,
+    wm2023_split,
 )
+from actnn.scores import poisson_deviance
 
 pytestmark = pytest.mark.real_data
 
@@ -72,6 +74,23 @@ def test_published_split_frequencies(real_data_dir):
     assert (len(learn), len(test)) == (610_212, 67_801)
     freq = [dat["ClaimNb"].iloc[r].sum() / dat["Exposure"].iloc[r].sum() for r in (learn, test)]
     assert [f"{100 * f:.2f}" for f in freq] == ["10.02", "10.41"]  # NSW2018 / SW2019 text
+
+
+def test_wm2023_split_homogeneous_row(real_data_dir):
+    # published_tables.md, WM2023: 610,206 / 67,801 rows, 23,738 / 2,645 claims, homogeneous
+    # model 25.21319 in and 25.44541 out (average Poisson deviance per policy, 10^-2).
+    with pytest.warns(data_module.DataWarning):
+        dat = data_module.prepare_wm2023(
+            data_module.load_freq(real_data_dir), data_module.load_sev(real_data_dir)
+        )
+    learn, test = (dat.iloc[rows] for rows in wm2023_split(len(dat)))
+    assert (len(learn), len(test)) == (610_206, 67_801)
+    assert (learn["ClaimNb"].sum(), test["ClaimNb"].sum()) == (23_738, 2_645)
+    assert f"{test['Exposure'].sum():.4f}" == "35966.5826"
+    rate = learn["ClaimNb"].sum() / learn["Exposure"].sum()
+    assert f"{rate:.7f}" == "0.0736308"
+    losses = [poisson_deviance(d["ClaimNb"], rate * d["Exposure"]) for d in (learn, test)]
+    assert [f"{loss:.5f}" for loss in losses] == ["25.21319", "25.44541"]
 
 
 def test_severity_reproduction_and_statsmodels(real_data_dir, tmp_path):

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from actnn.reproduce import nsw2018_split, wm2023_split
 from actnn.rsplit import SAMPLE_KINDS, r_sample, r_split, r_uniforms
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,6 +94,19 @@ def test_r_split_learn_rows_are_rs_sample_for_the_published_splits(case):
     learn, test = r_split(case["n"], 0.9, case["seed"], case["sample_kind"])
     assert (learn[:20] + 1).tolist() == case["first20"]
     assert (learn[-5:] + 1).tolist() == case["last5"]
+    assert _md5_of_lines(learn + 1) == case["md5_of_lines"]
+    assert len(learn) + len(test) == case["n"]
+
+
+PUBLISHED_SPLITS = {"fremtpl2_cs_split": nsw2018_split, "fremtpl2_book_split": wm2023_split}
+
+
+@pytest.mark.parametrize("case", _reference_cases(lambda c: c["name"] in PUBLISHED_SPLITS))
+def test_published_split_functions_draw_the_r_reference(case):
+    # NSW2018 (seed 100) and WM2023 (seed 500, Listing 5.2) are both drawn under
+    # RNGversion("3.5.0"): R's "Rounding" sample kind.
+    learn, test = PUBLISHED_SPLITS[case["name"]](case["n"])
+    assert (learn[:20] + 1).tolist() == case["first20"]
     assert _md5_of_lines(learn + 1) == case["md5_of_lines"]
     assert len(learn) + len(test) == case["n"]
 
