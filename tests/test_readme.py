@@ -68,7 +68,9 @@ def test_network_example_runs(capsys):
 def test_evaluation_example_runs(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
-    exec(compile(_python_blocks()[2], "README evaluation", "exec"), namespace)
+    block = _all_python_blocks("docs/evaluation.md")[0]
+    assert "evaluate(" in block
+    exec(compile(block, "docs/evaluation.md", "exec"), namespace)
     comparison = namespace["comparison"]
     assert list(comparison.scores.index) == ["GLM1", "CANN"]
     assert (tmp_path / "comparison.html").stat().st_size > 50_000
