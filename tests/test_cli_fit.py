@@ -1,7 +1,7 @@
 """``actnn fit`` and ``actnn predict`` on a portfolio with the user's own column names.
 
 A model fitted from a TOML file predicts as the model fitted in Python with the same options; the
-README's TOML example is the CANN that is fitted here; errors are one line naming the problem.
+CANN example of docs/config.md is fitted here; errors are one line naming the problem.
 """
 
 from __future__ import annotations
@@ -117,10 +117,11 @@ def own_claims(own_portfolio) -> pd.DataFrame:
     return claims.assign(mean_claim=rng.gamma(2.0, 900.0, len(claims)))
 
 
-def _readme_toml() -> str:
-    blocks = re.findall(r"```toml\n(.*?)```", (REPO / "README.md").read_text(), flags=re.S)
-    assert len(blocks) == 1, "README.md should hold exactly one TOML example"
-    return blocks[0]
+def _docs_cann_toml() -> str:
+    blocks = re.findall(r"```toml\n(.*?)```", (REPO / "docs" / "config.md").read_text(), flags=re.S)
+    canns = [block for block in blocks if re.search(r'(?m)^kind = "cann"', block)]
+    assert len(canns) == 1, "docs/config.md should hold exactly one CANN example"
+    return canns[0]
 
 
 def _fit(tmp_path, capsys, toml: str, data: pd.DataFrame, data_file: str = "learn.csv"):
@@ -173,8 +174,8 @@ def test_fnn_predicts_as_in_python(tmp_path, capsys, own_portfolio):
     assert "trained 2 epochs" in printed
 
 
-def test_readme_cann_predicts_as_in_python(tmp_path, capsys, own_portfolio):
-    toml = re.sub(r"(?m)^epochs = \d+", "epochs = 2", _readme_toml())
+def test_docs_cann_example_predicts_as_in_python(tmp_path, capsys, own_portfolio):
+    toml = re.sub(r"(?m)^epochs = \d+", "epochs = 2", _docs_cann_toml())
     saved, data, printed = _fit(tmp_path, capsys, toml, own_portfolio)
     spec = FeatureSpec(
         [

@@ -1,7 +1,9 @@
 """The public API is documented: docstrings in the code, and docs/api.md in step with it.
 
 The first three tests read the sources with ``ast`` only (no import of actnn or TensorFlow), so
-they are fast; the last imports actnn to resolve every ``actnn.<module>.<name>`` in the page.
+they are fast; the fourth imports actnn to resolve every ``actnn.<module>.<name>`` in the page.
+The tests of docs/config.md compare its tables of keys with the schema's tables in
+``actnn.config`` and load (and, for the GLM, fit) its TOML examples.
 
 Public means: a name in the module's ``__all__`` (in a module without ``__all__``, a function or
 class whose name does not start with ``_``), and every method or property of such a class whose
@@ -213,3 +215,143 @@ def test_every_row_of_the_bad_input_table_names_a_test_that_exists():
         assert names, f"a row of docs/bad_input.md names no test: {row[:80]}"
         for name in names:
             assert f"def {name}(" in tests, f"docs/bad_input.md names {name}, which does not exist"
+
+
+# ---------------------------------------------------------------------- docs/config.md
+CONFIG_PAGE = ROOT / "docs" / "config.md"
+
+
+def _config_page_tables() -> dict[str, dict[str, dict[str, str]]]:
+    """The key tables of docs/config.md by section (``"[model]"``, ...): key -> its cells by the
+    table's column names (``type``, ``default``, ``accepted by``, ``meaning``)."""
+    tables: dict[str, dict[str, dict[str, str]]] = {}
+    text = CONFIG_PAGE.read_text(encoding="utf-8")
+    for part in re.split(r"^## ", text, flags=re.MULTILINE)[1:]:
+        section = re.match(r"`(\[\[?[\w.]+\]\]?)`\n", part)
+        if not section:
+            continue
+        rows = [line for line in part.splitlines() if line.startswith("| ")]
+        header = [cell.strip() for cell in rows[0].strip("|").split("|")]
+        keys: dict[str, dict[str, str]] = {}
+        for row in rows[2:]:
+            cells = [cell.strip() for cell in row.strip("|").split("|")]
+            where = f"docs/config.md, {section[1]}, row {row[:50]!r}"
+            assert len(cells) == len(header), f"{where}: {len(cells)} cells"
+            key = re.fullmatch(r"`(\w+)`", cells[0])
+            assert key, f"{where}: the first cell is not a `key`"
+            assert key[1] not in keys, f"{where}: {key[1]} twice"
+            keys[key[1]] = dict(zip(header[1:], cells[1:], strict=True))
+        tables[section[1]] = keys
+    return tables
+
+
+def _config_schema() -> dict[str, dict[str, str]]:
+    """The schema's tables of keys, by section, from ``actnn.config``."""
+    from actnn import config
+
+    return {
+        "[model]": config._MODEL_KEYS,
+        "[[features]]": config._FEATURE_FIELD_TYPES,
+        "[network]": config._NETWORK_KEYS,
+        "[network.inputs]": config._INPUTS_KEYS,
+    }
+
+
+def test_config_page_documents_every_key_of_the_schema_and_no_other():
+    import dataclasses
+
+    from actnn import config
+
+    tables, schema = _config_page_tables(), _config_schema()
+    assert set(tables) == set(schema), f"sections of docs/config.md: {sorted(tables)}"
+    assert set(config._TOP_LEVEL) == {"model", "features", "network"}  # [network.inputs] inside
+    # every field a [[features]] table accepts has its entry in _FEATURE_FIELD_TYPES
+    fields = {f.name for cls in config.FEATURE_KINDS.values() for f in dataclasses.fields(cls)}
+    assert fields - config._FITTED_FIELDS <= set(config._FEATURE_FIELD_TYPES)
+    problems = []
+    for section, keys in schema.items():
+        documented = set(tables[section])
+        problems += [
+            f"{section} {key}: missing from docs/config.md" for key in set(keys) - documented
+        ]
+        problems += [
+            f"{section} {key}: documented, not in actnn.config" for key in documented - set(keys)
+        ]
+    assert not problems, "\n".join(sorted(problems))
+
+
+def _kinds_accepting(section: str, key: str) -> set[str]:
+    """Which kinds of model (for [[features]]: of feature) accept ``key`` in ``section``."""
+    import dataclasses
+
+    from actnn import config
+
+    if section == "[[features]]":
+        return {
+            kind
+            for kind, cls in config.FEATURE_KINDS.items()
+            if key == "kind" or key in {f.name for f in dataclasses.fields(cls)}
+        }
+    if section == "[model]":
+        return set(config.MODEL_KINDS)
+    return set(config._ONLY_FOR.get(key, config._NETWORK_CLASSES))
+
+
+def test_config_page_says_which_kinds_accept_each_key():
+    from actnn import config
+
+    wrong = []
+    for section, keys in _config_page_tables().items():
+        everything = config.FEATURE_KINDS if section == "[[features]]" else config.MODEL_KINDS
+        for key, cells in keys.items():
+            cell = cells["accepted by"]
+            documented = set(everything) if cell == "all" else set(re.split(r",\s*", cell))
+            if documented != _kinds_accepting(section, key):
+                wrong.append(f"{section} {key}: docs say {cell!r}, the code accepts it for "
+                             f"{sorted(_kinds_accepting(section, key))}")  # fmt: skip
+    assert not wrong, "\n".join(wrong)
+
+
+def test_config_page_gives_the_network_classes_defaults():
+    import inspect
+    import tomllib
+
+    from actnn.config import ModelConfig
+    from actnn.networks import CANN, FNN
+
+    defaults = {
+        name: parameter.default
+        for cls in (FNN, CANN)
+        for name, parameter in inspect.signature(cls.__init__).parameters.items()
+    }
+    defaults["balance_correct"] = ModelConfig.__dataclass_fields__["balance_correct"].default
+    defaults["inputs"] = "required"
+    wrong = []
+    for key, cells in _config_page_tables()["[network]"].items():
+        cell = cells["default"]
+        if key not in defaults:  # not a key of the schema: the test above names it
+            continue
+        if cell in ("none", "required"):
+            documented = None if cell == "none" else cell
+        else:
+            documented = tomllib.loads(f"v = {cell.strip('`')}")["v"]
+        actual = list(defaults[key]) if isinstance(defaults[key], tuple) else defaults[key]
+        if documented != actual or type(documented) is not type(actual):
+            wrong.append(f"[network] {key}: docs say {cell}, the default is {defaults[key]!r}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_config_page_examples_are_valid_configurations(tmp_path, own_portfolio):
+    from actnn import GLM
+    from actnn.config import fit_from_config, load_config
+
+    text = CONFIG_PAGE.read_text(encoding="utf-8")
+    configs = []
+    for i, example in enumerate(re.findall(r"```toml\n(.*?)```", text, flags=re.S), 1):
+        path = tmp_path / f"example_{i}.toml"
+        path.write_text(example)
+        configs.append(load_config(path))  # a ConfigError names the file, section and key
+    assert sorted(c.kind for c in configs) == ["cann", "glm"]  # one complete example of each
+    # the GLM example fits on a portfolio with its columns (the CANN's: tests/test_cli_fit.py)
+    glm = fit_from_config(next(c for c in configs if c.kind == "glm"), own_portfolio)
+    assert isinstance(glm, GLM) and glm.coef_.notna().all()
