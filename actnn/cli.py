@@ -4,7 +4,7 @@
 (:mod:`actnn.config`) on the user's own data and saves it; ``actnn predict MODEL_DIR --data FILE
 --out FILE`` writes the data with the model's predictions. Errors are one line on stderr and a
 non-zero exit code; ``--debug`` shows the traceback. Warnings (e.g. exposures above one year,
-:class:`actnn.data.DataWarning`) are one line each on stderr, ``actnn: warning: ...``, each
+:class:`actnn.DataWarning`) are one line each on stderr, ``actnn: warning: ...``, each
 distinct message once.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import os
 import sys
 import time
@@ -162,7 +161,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _fit(args: argparse.Namespace) -> None:
     """``actnn fit``: config, then data, then the fit, the saved model and a summary line."""
-    from .config import fit_from_config, in_sample_deviance, load_config
+    from .config import fit_from_config, load_config
     from .persistence import _check_target, save_model
 
     started = time.perf_counter()
@@ -195,7 +194,7 @@ def _fit(args: argparse.Namespace) -> None:
 
 def _read_data(path: str | Path) -> pd.DataFrame:
     """The table in ``path``, which must have rows."""
-    from .data import read_table
+    from .tables import read_table
 
     data = read_table(path)
     if len(data) == 0:
@@ -233,22 +232,17 @@ def _with_predictions(
             f"the model was fitted with the exposure column {fitted.exposure_!r}, which "
             f"{data_name} lacks; it has {list(data.columns)}"
         )
-    options = {}
-    if unseen != "error":
-        if "unseen" not in inspect.signature(model.predict).parameters:
-            raise ValueError(f"--unseen {unseen} is not available for a {type(model).__name__}")
-        options["unseen"] = unseen
     out = data.copy()
-    out[column] = model.predict(data, **options)
+    out[column] = model.predict(data, unseen=unseen)
     if uses_exposure:
-        out[rate_column] = model.predict_frequency(data, **options)
+        out[rate_column] = model.predict_frequency(data, unseen=unseen)
     return out
 
 
 def _predict(args: argparse.Namespace) -> None:
     """``actnn predict``: the data file with the model's predictions, in a new file."""
-    from .data import writable_table, write_table
     from .persistence import load_model
+    from .tables import writable_table, write_table
 
     started = time.perf_counter()
     data_file, out_file = Path(args.data), Path(args.out)
@@ -273,7 +267,7 @@ def _predict(args: argparse.Namespace) -> None:
 def _report(args: argparse.Namespace) -> None:
     """``actnn report``: the models, then the data, checked as at fit, then the report."""
     from .persistence import load_model
-    from .report import write_report
+    from .report.evaluate import write_report
 
     dirs = [Path(d) for d in args.models]
     names = [d.resolve().name for d in dirs]
@@ -300,7 +294,7 @@ def _main(args: argparse.Namespace) -> int:
         if not args.debug:
             _start_tensorflow()
         if args.command == "demo":
-            from .demo import run_demo
+            from .studies.demo import run_demo
 
             run_demo(args.out, n=args.n, seed=args.seed)
         elif args.command == "fit":
@@ -310,15 +304,15 @@ def _main(args: argparse.Namespace) -> int:
         elif args.command == "report":
             _report(args)
         elif args.command == "split":
-            from .reproduce import write_split
+            from .datasets.splits import write_split
 
             for path in write_split(args.study, args.data_dir, args.out, suffix="." + args.format):
                 print(f"wrote {path}")
         else:
-            from . import reproduce
+            from . import studies as reproduce
 
             if args.study == "sw2019":
-                from .case_sw2019 import reproduce_sw2019
+                from .studies.sw2019 import reproduce_sw2019
 
                 reproduce_sw2019(
                     args.data_dir, args.out, quick=args.quick, checkpoint_dir=args.checkpoint_dir
@@ -338,6 +332,19 @@ def _main(args: argparse.Namespace) -> int:
         print(f"actnn: error: {message}", file=sys.stderr)
         return 1
     return 0
+
+
+def in_sample_deviance(config: Any, model: Any, data: pd.DataFrame) -> float:
+    """Mean unit deviance of ``model`` on ``data`` (weighted by ``config.weights`` if given).
+
+    For Poisson counts with exposure, 100 times it is the average Poisson deviance per policy
+    in Wüthrich's units of 10^-2 (:func:`actnn.metrics.poisson_deviance`).
+    """
+    import pandas as pd
+
+    y = pd.to_numeric(data[config.response]).to_numpy(dtype=float)
+    w = None if config.weights is None else data[config.weights].to_numpy(dtype=float)
+    return model.family_.mean_deviance(y, model.predict(data), w)
 
 
 if __name__ == "__main__":

@@ -27,17 +27,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from .data import _rows_message
+from ._validation import _rows_message
 
-__all__ = [
-    "Family",
-    "Poisson",
-    "Gamma",
-    "Tweedie",
-    "get_family",
-    "DevianceLoss",
-    "FAMILIES",
-]
+__all__ = ["Family", "Poisson", "Gamma", "Tweedie", "get_family", "DevianceLoss", "FAMILIES"]
 
 
 def _xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ the saved model's.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import math
@@ -44,13 +45,10 @@ import keras
 import pandas as pd
 
 from . import __version__
-from .ensemble import Nagging
+from ._utils import versions
 from .families import Family, Tweedie, get_family
 from .features import FeatureSpec
-from .glm import GLM
 from .inputs import NetworkInputs
-from .networks import CANN, FNN, LocalGLMnet
-from .reproduce import versions
 from .training import History
 
 __all__ = [
@@ -62,23 +60,43 @@ __all__ = [
     "save_model",
 ]
 
+
 #: The directory layout this actnn writes, and the newest it reads.
 FORMAT_VERSION = 1
+
+
 #: Name of the manifest in a model directory.
 MANIFEST = "actnn_model.json"
+
+
 KERAS_FILE = "model.keras"
+
+
 GLM_DIR = "glm"
+
+
 MEMBERS_DIR = "members"
 
-Model = GLM | FNN | CANN | LocalGLMnet | Nagging
 
-_KINDS: dict[str, type] = {
-    "glm": GLM,
-    "fnn": FNN,
-    "cann": CANN,
-    "localglmnet": LocalGLMnet,
-    "nagging": Nagging,
+#: A GLM, FNN, CANN, LocalGLMnet or Nagging ensemble.
+Model = Any
+
+#: The kinds of model saved, by the module and name of their class. The classes are imported
+#: only when a model of their kind is loaded: this module imports no model module (the models
+#: import it to save themselves), and loading a GLM imports no network.
+_KINDS: dict[str, tuple[str, str]] = {
+    "glm": ("actnn.glm", "GLM"),
+    "fnn": ("actnn.networks", "FNN"),
+    "cann": ("actnn.networks", "CANN"),
+    "localglmnet": ("actnn.networks", "LocalGLMnet"),
+    "nagging": ("actnn.ensemble", "Nagging"),
 }
+
+
+def _model_class(kind: str) -> type:
+    module, name = _KINDS[kind]
+    return getattr(importlib.import_module(module), name)
+
 
 _NETWORK_FITTED = (
     "inputs_",
@@ -91,6 +109,7 @@ _NETWORK_FITTED = (
     "balance_corrected_",
     "fit_seconds_",
 )
+
 
 #: The fitted attributes saved in the manifest, by kind (the Keras network is saved apart).
 _FITTED: dict[str, tuple[str, ...]] = {
@@ -120,8 +139,10 @@ _FITTED: dict[str, tuple[str, ...]] = {
     "nagging": ("resumed_",),
 }
 
+
 #: Constructor arguments not in ``params``: a CANN's GLM is saved in ``glm/``, callables not at all.
 _UNSAVED_PARAMS = frozenset({"glm", "make_member", "progress"})
+
 
 #: Packages whose version can change predictions: a difference is warned about on loading.
 _CHECKED_VERSIONS = ("actnn", "numpy", "tensorflow", "keras")
@@ -223,10 +244,13 @@ def _constructor_names(cls: type) -> list[str]:
 
 # ---------------------------------------------------------------------- saving
 def _kind_of(model: Any) -> str:
-    for kind, cls in _KINDS.items():
-        if type(model) is cls:
+    """The kind of the model's class or of the nearest actnn class it derives from."""
+    by_class = {where: kind for kind, where in _KINDS.items()}
+    for cls in type(model).__mro__:
+        kind = by_class.get((cls.__module__, cls.__qualname__))
+        if kind is not None:
             return kind
-    valid = ", ".join(cls.__name__ for cls in _KINDS.values())
+    valid = ", ".join(name for _, name in _KINDS.values())
     raise TypeError(f"cannot save a {type(model).__name__}: actnn saves {valid}")
 
 
@@ -422,7 +446,7 @@ def _load_part(directory: Path, kinds: tuple[str, ...]) -> Any:
 
 def _load(directory: Path, manifest: dict[str, Any]) -> Model:
     kind = manifest["kind"]
-    cls = _KINDS[kind]
+    cls = _model_class(kind)
     try:
         params = {name: _decode(name, value) for name, value in manifest["params"].items()}
         if kind == "cann":

@@ -31,7 +31,7 @@ def real_data_dir() -> Path:
 @pytest.fixture(scope="session")
 def portfolio():
     """A synthetic portfolio of 30,000 policies (seed 3) with its true means."""
-    from actnn.simulate import simulate_mtpl
+    from actnn.datasets.simulate import simulate_mtpl
 
     return simulate_mtpl(30_000, seed=3)
 

@@ -26,13 +26,13 @@ from actnn import (
     metrics,
     scores,
 )
-from actnn import data as actnn_data
+from actnn import datasets as actnn_data
 from actnn.cli import main
-from actnn.data import DataWarning, read_table, write_table
+from actnn.datasets import DataWarning, read_table, write_table
+from actnn.datasets.schema import FREQ_COLUMNS
+from actnn.datasets.simulate import simulate_mtpl
 from actnn.ensemble import Nagging
 from actnn.networks import LocalGLMnet
-from actnn.schema import FREQ_COLUMNS
-from actnn.simulate import simulate_mtpl
 
 SPEC = FeatureSpec([Continuous("x"), Categorical("g")])
 INPUTS = NetworkInputs([Continuous("x")], [Categorical("g")])
@@ -608,13 +608,24 @@ def test_cli_predict_unseen_reference(tmp_path, capsys, frame, cli_model):
     np.testing.assert_allclose(priced["prediction"], expected, rtol=1e-12)
 
 
-def test_cli_unseen_reference_needs_a_model_that_supports_it(tmp_path, capsys, frame):
-    nagging = Nagging(lambda seed: FNN(INPUTS, **{**NETWORK, "seed": seed}), [1], progress=None)
-    nagging.fit(frame, "n", exposure="years").save(tmp_path / "nagging")
-    write_table(frame, tmp_path / "data.csv")
+def test_cli_unseen_reference_for_a_nagging_ensemble_warns_once(tmp_path, capsys, frame):
+    # every model kind has predict(..., unseen=...), a Nagging ensemble too; its two members'
+    # identical warnings are given once
+    make = lambda seed: FNN(INPUTS, **{**NETWORK, "seed": seed})  # noqa: E731
+    nagging = Nagging(make, [1, 2], progress=None).fit(frame, "n", exposure="years")
+    nagging.save(tmp_path / "nagging")
+    write_table(changed(frame, "g", [3, 4], "zz"), tmp_path / "data.csv")
+    capsys.readouterr()
     args = ["predict", str(tmp_path / "nagging"), "--data", str(tmp_path / "data.csv")]
-    err = _cli_error(capsys, [*args, "--out", str(tmp_path / "p.csv"), "--unseen", "reference"])
-    assert "--unseen reference is not available for a Nagging" in err
+    assert main([*args, "--out", str(tmp_path / "p.csv"), "--unseen", "reference"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("actnn: warning: column 'g': 2 rows have"), err
+    priced = pd.read_csv(tmp_path / "p.csv")
+    expected = nagging.predict(changed(frame, "g", [3, 4], "a"))
+    np.testing.assert_allclose(priced["prediction"], expected, rtol=1e-10)
+    with pytest.warns(DataWarning) as caught:
+        nagging.predict(changed(frame, "g", [3, 4], "zz"), unseen="reference")
+    assert len([w for w in caught if issubclass(w.category, DataWarning)]) == 1
 
 
 def test_cli_extra_columns(tmp_path, capsys, frame, cli_model):

@@ -28,7 +28,7 @@ from actnn import (
 )
 from actnn.cli import main
 from actnn.config import build_model, load_config, parse_config
-from actnn.data import read_table, write_table
+from actnn.datasets import read_table, write_table
 
 GLM_TOML = """
 [model]

@@ -11,15 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actnn.features import Binned, Categorical, Continuous, FeatureSpec, Polynomial
-from actnn.presets import PRESETS, get_preset
-from actnn.schema import (
+from actnn.datasets.presets import PRESETS, get_preset
+from actnn.datasets.schema import (
     AREA_LEVELS,
     REGION_LEVELS,
     VEHBRAND_LEVELS,
     VEHGAS_LEVELS,
     categorical_dtype,
 )
+from actnn.features import Binned, Categorical, Continuous, FeatureSpec, Polynomial
 
 INF = float("inf")
 

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 import actnn
+from actnn.datasets.presets import get_preset
 from actnn.families import Gamma, Poisson, Tweedie
 from actnn.features import Categorical, Continuous, FeatureSpec
 from actnn.glm import GLM, build_glm_network, predict_network
-from actnn.presets import get_preset
 
 sm = pytest.importorskip("statsmodels.api")
 

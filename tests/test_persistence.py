@@ -11,10 +11,10 @@ import pytest
 
 import actnn
 from actnn import GLM, get_preset
+from actnn.datasets.presets import sw2019_network_inputs
 from actnn.ensemble import Nagging
 from actnn.networks import CANN, FNN, LocalGLMnet
 from actnn.persistence import FORMAT_VERSION, MANIFEST, ModelFormatError, load_model, save_model
-from actnn.presets import sw2019_network_inputs
 
 FAST = {"epochs": 3, "batch_size": 4096, "verbose": 0}
 KINDS = ["glm_poisson", "glm_gamma", "fnn", "cann_offset", "cann_nested", "localglmnet", "nagging"]

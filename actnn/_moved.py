@@ -1,0 +1,46 @@
+"""Old module names that keep working after a module moved into a subpackage.
+
+``import actnn.data`` or ``from actnn.scores import poisson_deviance`` still work: a finder on
+``sys.meta_path`` answers each old name with the module that now holds its contents (the same
+module object, not a copy).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.util
+import sys
+
+#: old module -> the module that holds its names now
+MOVED = {
+    "actnn.data": "actnn.datasets",
+    "actnn.schema": "actnn.datasets.schema",
+    "actnn.rsplit": "actnn.datasets.rsplit",
+    "actnn.simulate": "actnn.datasets.simulate",
+    "actnn.presets": "actnn.datasets.presets",
+    "actnn.scores": "actnn.metrics.scores",
+    "actnn.plotting": "actnn.report.plotting",
+    "actnn.reproduce": "actnn.studies",
+    "actnn.case_sw2019": "actnn.studies.sw2019",
+    "actnn.demo": "actnn.studies.demo",
+}
+
+
+class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname in MOVED:
+            return importlib.util.spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec):
+        return importlib.import_module(MOVED[spec.name])
+
+    def exec_module(self, module):
+        sys.modules[module.__spec__.name if False else module.__name__] = module
+
+
+def install() -> None:
+    """Put the finder on ``sys.meta_path`` once."""
+    if not any(isinstance(f, _MovedModules) for f in sys.meta_path):
+        sys.meta_path.insert(0, _MovedModules())
