@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+__all__ = ["main"]
+
 
 @contextlib.contextmanager
 def _native_stderr_silenced() -> Iterator[None]:
@@ -80,11 +82,16 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser(
-        "demo", help="fit GLMs on the embedded synthetic portfolio and write the results"
+        "demo",
+        help="on a synthetic portfolio: an exact GLM, a CANN that starts at it, the balance "
+        "correction, the comparison report and the tariff tables",
     )
     demo.add_argument("--out", default="actnn-demo", help="output folder (default: actnn-demo)")
-    demo.add_argument("--n", type=int, default=200_000, help="policies to simulate")
+    demo.add_argument("--n", type=int, default=100_000, help="policies to simulate")
     demo.add_argument("--seed", type=int, default=1, help="simulation seed")
+    demo.add_argument(
+        "--epochs", type=int, default=None, help="the CANN's maximum epochs (default 60)"
+    )
 
     spl = sub.add_parser(
         "split", help="write a case study's learning and test sets of freMTPL2 as files"
@@ -183,7 +190,7 @@ def _fit(args: argparse.Namespace) -> None:
     model = fit_from_config(config, data, verbose=verbose, progress=print, data_name=args.data)
     save_model(model, out, overwrite=args.overwrite)
     print(f"saved to {out}")
-    deviance = in_sample_deviance(config, model, data)
+    deviance = _in_sample_deviance(config, model, data)
     weighted = f", weighted by {config.weights!r}" if config.weights else ""
     print(
         f"done: {config.kind} on {len(data):,} rows, in-sample deviance {deviance:.6g} "
@@ -267,7 +274,7 @@ def _predict(args: argparse.Namespace) -> None:
 def _report(args: argparse.Namespace) -> None:
     """``actnn report``: the models, then the data, checked as at fit, then the report."""
     from .persistence import load_model
-    from .report.evaluate import write_report
+    from .report import write_report
 
     dirs = [Path(d) for d in args.models]
     names = [d.resolve().name for d in dirs]
@@ -296,7 +303,7 @@ def _main(args: argparse.Namespace) -> int:
         if args.command == "demo":
             from .studies.demo import run_demo
 
-            run_demo(args.out, n=args.n, seed=args.seed)
+            run_demo(args.out, n=args.n, seed=args.seed, epochs=args.epochs)
         elif args.command == "fit":
             _fit(args)
         elif args.command == "predict":
@@ -334,7 +341,7 @@ def _main(args: argparse.Namespace) -> int:
     return 0
 
 
-def in_sample_deviance(config: Any, model: Any, data: pd.DataFrame) -> float:
+def _in_sample_deviance(config: Any, model: Any, data: pd.DataFrame) -> float:
     """Mean unit deviance of ``model`` on ``data`` (weighted by ``config.weights`` if given).
 
     For Poisson counts with exposure, 100 times it is the average Poisson deviance per policy

@@ -24,7 +24,7 @@ from ._validation import _rows_message
 from .families import Family, Poisson, Tweedie, get_family
 from .features import FeatureSpec, _Levelled
 
-__all__ = ["GLM", "build_glm_network", "predict_network"]
+__all__ = ["GLM", "build_glm_network", "irls", "predict_network"]
 
 
 _INTERCEPT = "(Intercept)"

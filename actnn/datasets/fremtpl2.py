@@ -1,17 +1,13 @@
-"""Load, validate and prepare the French MTPL data (freMTPL2freq and freMTPL2sev).
+"""Find, load and validate the French MTPL data (freMTPL2freq and freMTPL2sev).
 
 The data is never part of the repository. :func:`find_data_file` looks for it in a folder given by
 the caller, in ``$ACTNN_DATA_DIR`` and in the user cache, :func:`download_openml` puts it into
 the cache. :func:`load_freq` and :func:`load_sev` read CSV, gzipped CSV, Parquet or OpenML ARFF,
-type the columns by :mod:`actnn.schema`, reject invalid values with an error that names every
-problem, and warn when the content differs from the published data. The ``prepare_*`` functions
-build the versions of the data used in the literature; they never mutate their input.
+type the columns by :mod:`actnn.datasets.schema`, reject invalid values with an error that names
+every problem, and warn when the content differs from the published data. The versions of the data
+used in the literature are built by :mod:`actnn.datasets.prepare`.
 
-The checks of user data that every entry point of actnn shares (models, metrics, loaders, command
-line) live here too: an error or :class:`DataWarning` names the column, the number of offending
-rows and the first of them, ``column 'x': 2 rows have text that is not a number (first: row 3 =
-'abc', row 5 = 'abc')``. Rows are positions counted from 0 (row 0 is the first data line of a
-file); a frame whose index is not ``0, 1, ..., n-1`` also shows each row's index label.
+Their checks use :mod:`actnn._validation`, as every entry point of actnn does.
 
 References
 ----------

@@ -1,6 +1,5 @@
-"""Deviances and scores: the published-unit losses (average Poisson deviance per policy in 10^-2)
-and
-the deviance, D² and score tables of any family.
+"""Deviances and scores: the published-unit losses (average Poisson deviance per policy in
+10^-2) and the deviance, D² and score tables of any family.
 """
 
 from __future__ import annotations

@@ -2,6 +2,6 @@
 them as self-contained HTML and Markdown; :mod:`actnn.report.plotting` draws the figures.
 """
 
-from .evaluate import Evaluation, data_fingerprint, evaluate, markdown_table, write_report
+from .evaluation import Evaluation, data_fingerprint, evaluate, markdown_table, write_report
 
 __all__ = ["Evaluation", "evaluate", "write_report", "data_fingerprint", "markdown_table"]

@@ -1,19 +1,6 @@
-"""Reproductions of published freMTPL2 tables, written as ``results.json`` and Markdown.
+"""Gamma severity on the NSW2018 split: homogeneous, Gamma GLM1 and a CANN on GLM1.
 
-``results.json`` schema (shared by every case study)::
-
-    {"case_study": str,
-     "data": {"n_learn": int, "n_test": int, "sha256": str},
-     "units": str,
-     "models": [{"name", "n_params", "in_sample", "out_of_sample", "avg_frequency_learn",
-                 "avg_frequency_test", "aic", "fit_seconds", "epochs", ...}],
-     "versions": {package: version}}
-
-``data.sha256`` is the content fingerprint of the raw input data (:func:`actnn.data.
-content_fingerprint`: independent of the file format). ``avg_frequency_*`` are the model's predicted
-claims per unit of exposure, ``sum mu / sum exposure`` (null for severity models, which report
-``avg_severity_*``, the claim-weighted mean predicted claim size). ``epochs`` is null for exact
-(IRLS) fits.
+Results follow the schema of :mod:`actnn.studies.results`.
 """
 
 from __future__ import annotations

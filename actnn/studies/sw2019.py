@@ -7,7 +7,7 @@
   offset), each for several seeds, plain and balance-corrected;
 - a nagging ensemble of balance-corrected networks, with its out-of-sample loss by size.
 
-Results follow the schema of :mod:`actnn.reproduce`; every model entry also has ``kind``,
+Results follow the schema of :mod:`actnn.studies.results`; every model entry also has ``kind``,
 ``balance_corrected``, ``seed`` and ``members``. The Markdown table puts the published figures
 beside ours, with the median over seeds and the range.
 

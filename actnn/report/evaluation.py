@@ -31,6 +31,7 @@ from .._base import _exposure_column, _response_column, _weights_column
 from .._utils import Progress, versions
 from .._validation import DataWarning
 from ..interpret import partial_dependence, predict_rate, relativities_from_partial_dependence
+from ..metrics.discrimination import _gini_of_curve
 from ..tables import content_fingerprint
 
 __all__ = ["Evaluation", "evaluate", "write_report", "data_fingerprint", "markdown_table"]
@@ -276,7 +277,7 @@ def markdown_table(table: pd.DataFrame, *, digits: int = 5) -> str:
 
 def _gini(curve: pd.DataFrame, x: str) -> float:
     """``1 - 2 * area`` under a curve of :mod:`actnn.metrics` (as ``gini`` / ``ordered_gini``)."""
-    return metrics._gini_of_curve(curve[x].to_numpy(), curve["loss_share"].to_numpy())
+    return _gini_of_curve(curve[x].to_numpy(), curve["loss_share"].to_numpy())
 
 
 def evaluate(
