@@ -10,6 +10,7 @@ not ``0, 1, ..., n-1`` also shows each row's index label.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -205,3 +206,17 @@ def _check_unseen(unseen: str) -> None:
     """A ValueError unless ``unseen`` is one of :data:`_UNSEEN`."""
     if unseen not in _UNSEEN:
         raise ValueError(f"unseen must be one of {_UNSEEN}, got {unseen!r}")
+
+
+#: How many items an error or warning lists before it says how many more there are.
+MAX_LISTED = 10
+
+
+def _listed(
+    items: Sequence[Any], what: str, *, limit: int = MAX_LISTED, separator: str = ", "
+) -> str:
+    """The items joined, or ``"132 <what>, first 10: a, ..., j"`` when there are more."""
+    shown = [str(item) for item in items[:limit]]
+    if len(items) <= limit:
+        return separator.join(shown)
+    return f"{len(items):,} {what}, first {limit}: " + separator.join(shown)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 import time
 import warnings
@@ -47,7 +48,7 @@ def _warnings_as_lines() -> Iterator[None]:
     shown: set[str] = set()
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
-        text = " ".join(str(message).split())
+        text = _in_cli_words(str(message))
         if text not in shown:
             shown.add(text)
             print(f"actnn: warning: {text}", file=sys.stderr)
@@ -72,6 +73,32 @@ def _data_dir_argument(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="folder with freMTPL2freq / freMTPL2sev (default: $ACTNN_DATA_DIR, then the cache)",
     )
+
+
+def _data_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--data`` and ``--sep``, the user's data file (fit, predict, report)."""
+    parser.add_argument("--data", required=True, help=f"{what}: csv, csv.gz or parquet file")
+    parser.add_argument(
+        "--sep", default=",", help="column separator of a csv file (default ','; e.g. ';')"
+    )
+
+
+#: Python keywords in the library's messages, and what says the same on the command line.
+_CLI_WORDS = (
+    (re.compile(r"unseen=['\"]reference['\"]"), "--unseen reference"),
+    (re.compile(r"overwrite=True"), "--overwrite"),
+    (re.compile(r"\bresponse=\.\.\."), "--response COLUMN"),
+    (re.compile(r"\bexposure=\.\.\."), "--exposure COLUMN"),
+    (re.compile(r"\bsep=('[^']*'|\.\.\.)"), r"--sep \1"),
+)
+
+
+def _in_cli_words(message: str) -> str:
+    """A message of the library as one line, its Python keywords as command-line options."""
+    text = " ".join(message.split())
+    for pattern, option in _CLI_WORDS:
+        text = pattern.sub(option, text)
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -118,7 +145,7 @@ def _parser() -> argparse.ArgumentParser:
 
     fit = sub.add_parser("fit", help="fit the model a TOML file describes on your data and save it")
     fit.add_argument("config", metavar="CONFIG.toml", help="the model (see actnn.config)")
-    fit.add_argument("--data", required=True, help="learning data: csv, csv.gz or parquet file")
+    _data_arguments(fit, "learning data")
     fit.add_argument("--out", required=True, metavar="MODEL_DIR", help="directory of the model")
     fit.add_argument("--overwrite", action="store_true", help="replace a model saved at --out")
     fit.add_argument(
@@ -129,8 +156,9 @@ def _parser() -> argparse.ArgumentParser:
 
     predict = sub.add_parser("predict", help="write a data file with a saved model's predictions")
     predict.add_argument("model", metavar="MODEL_DIR", help="saved model directory")
-    predict.add_argument("--data", required=True, help="csv, csv.gz or parquet file")
+    _data_arguments(predict, "the policies to price")
     predict.add_argument("--out", required=True, help="output file: .csv, .csv.gz or .parquet")
+    predict.add_argument("--overwrite", action="store_true", help="replace the file at --out")
     predict.add_argument(
         "--column",
         default="prediction",
@@ -153,8 +181,19 @@ def _parser() -> argparse.ArgumentParser:
         "report", help="compare saved models on a data set in one HTML (or Markdown) report"
     )
     report.add_argument("models", nargs="+", metavar="MODEL_DIR", help="saved model directories")
-    report.add_argument("--data", required=True, help="csv, csv.gz or parquet file")
+    _data_arguments(report, "the data to compare the models on")
     report.add_argument("--out", required=True, help="report file: .html (default) or .md")
+    report.add_argument("--overwrite", action="store_true", help="replace the report at --out")
+    report.add_argument(
+        "--response",
+        default=None,
+        help="response column (default: the models')",
+    )
+    report.add_argument(
+        "--exposure",
+        default=None,
+        help="exposure column (default: the models')",
+    )
     report.add_argument("--markdown", action="store_true", help="also write the .md variant")
     report.add_argument("--title", default="Tariff comparison")
     report.add_argument(
@@ -180,7 +219,7 @@ def _fit(args: argparse.Namespace) -> None:
             f"{out} exists and is not empty: pass --overwrite to replace the model saved there"
         )
     _check_target(out, args.overwrite)  # before the fit, which may take long
-    data = _read_data(args.data)
+    data = _read_data(args.data, args.sep)
     unused = [str(c) for c in data.columns if c not in config.columns]
     print(
         f"read {len(data):,} rows, {data.shape[1]} columns from {args.data}"
@@ -199,11 +238,21 @@ def _fit(args: argparse.Namespace) -> None:
     )
 
 
-def _read_data(path: str | Path) -> pd.DataFrame:
+def _refuse_to_overwrite(files: Sequence[Path], overwrite: bool) -> None:
+    """A FileExistsError naming the files of ``files`` that exist, unless ``overwrite``."""
+    existing = [str(f) for f in files if f.exists()]
+    if existing and not overwrite:
+        raise FileExistsError(
+            f"{', '.join(existing)} exists already: pass --overwrite to replace it, or choose "
+            "another --out"
+        )
+
+
+def _read_data(path: str | Path, sep: str = ",") -> pd.DataFrame:
     """The table in ``path``, which must have rows."""
     from .tables import read_table
 
-    data = read_table(path)
+    data = read_table(path, sep=sep)
     if len(data) == 0:
         raise ValueError(f"{path} has no rows (columns: {list(data.columns)})")
     return data
@@ -258,9 +307,10 @@ def _predict(args: argparse.Namespace) -> None:
     ):
         raise ValueError(f"--out {out_file} is the input file: choose another file")
     writable_table(out_file)  # before the work
+    _refuse_to_overwrite([out_file], args.overwrite)
     model = load_model(args.model)
     print(f"loaded the {type(model).__name__} saved in {args.model}")
-    data = _read_data(data_file)
+    data = _read_data(data_file, args.sep)
     print(f"read {len(data):,} rows from {data_file}")
     out = _with_predictions(
         model, data, args.column, args.rate_column, str(data_file), unseen=args.unseen
@@ -276,17 +326,21 @@ def _report(args: argparse.Namespace) -> None:
     from .persistence import load_model
     from .report import write_report
 
+    out = Path(args.out)
+    written = [out] + ([out.with_suffix(".md")] if args.markdown and out.suffix != ".md" else [])
+    _refuse_to_overwrite(written, args.overwrite)
     dirs = [Path(d) for d in args.models]
     names = [d.resolve().name for d in dirs]
     if len(set(names)) != len(names):
         raise ValueError(f"model directories must have distinct names, got {names}")
     models = {name: load_model(d) for name, d in zip(names, dirs, strict=True)}
     print(f"loaded {', '.join(names)}")
-    data = _read_data(args.data)
+    data = _read_data(args.data, args.sep)
     print(f"read {len(data):,} rows from {args.data}")
     # evaluate checks the response, exposure and weights as fit does, each warning given once
     write_report(models, data, args.out, title=args.title, markdown=args.markdown,
-                 features=args.features, data_name=Path(args.data).name)  # fmt: skip
+                 features=args.features, data_name=Path(args.data).name,
+                 response=args.response, exposure=args.exposure)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -335,7 +389,7 @@ def _main(args: argparse.Namespace) -> int:
     except Exception as exc:  # one clear line for users; the traceback with --debug
         if args.debug:
             raise
-        message = " ".join(str(exc).split("\n")) or type(exc).__name__
+        message = _in_cli_words(str(exc)) or type(exc).__name__
         print(f"actnn: error: {message}", file=sys.stderr)
         return 1
     return 0

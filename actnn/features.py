@@ -30,6 +30,7 @@ from ._validation import (
     DataWarning,
     _check_no_missing,
     _check_unseen,
+    _listed,
     _repeated_columns,
     _rows_message,
 )
@@ -305,7 +306,7 @@ class _Levelled(Feature):
         if self.reference is not None and self.reference not in self.levels:
             raise ValueError(
                 f"feature {self.label!r}: reference {self.reference!r} is not a level; "
-                f"levels: {self.levels}"
+                f"levels: {_listed([repr(level) for level in self.levels], 'levels')}"
             )
 
 

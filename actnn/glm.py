@@ -20,7 +20,7 @@ import pandas as pd
 
 from ._base import _exposure_column, _response_column, _weights_column
 from ._irls import _CHUNK_ROWS, _ETA_MAX, _ETA_MIN, irls
-from ._validation import _rows_message
+from ._validation import _listed, _rows_message
 from .families import Family, Poisson, Tweedie, get_family
 from .features import FeatureSpec, _Levelled
 
@@ -92,8 +92,9 @@ def _check_levels_have_response(
             problems.append(_rows_message(f"column {f.column!r}", codes == k, data[f.column], what))
     if problems:
         raise ValueError(
-            "; ".join(problems) + ". The maximum-likelihood coefficient of such a level is -inf "
-            "and the fit cannot converge: merge the level with another one"
+            _listed(problems, "levels whose response is 0 on all their rows", separator="; ")
+            + ". The maximum-likelihood coefficient of such a level is -inf and the fit cannot "
+            "converge: merge the level with another one"
         )
 
 

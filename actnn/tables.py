@@ -8,6 +8,7 @@ import hashlib
 import importlib.util
 import os
 import re
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,35 +34,50 @@ _QUOTES_AND_SPACE = " \t'\""
 PathArg = str | os.PathLike[str]
 
 
-def read_table(path: PathArg) -> pd.DataFrame:
+def read_table(path: PathArg, *, sep: str = ",") -> pd.DataFrame:
     """Read a user's table (csv, csv.gz, parquet or arff, by suffix) as stored.
 
-    The values are not checked (the models do that). Raises FileNotFoundError naming the path if
-    it does not exist, and ValueError if the file is empty or its header repeats a column name
-    (pandas would silently rename the second ``x`` to ``x.1``).
+    ``sep`` is the column separator of a csv file (e.g. ``";"``). The values are not checked (the
+    models do that). Raises FileNotFoundError naming the path if it does not exist, and
+    ValueError naming the file if it cannot be read (a truncated gzip file, a csv that does not
+    parse), if it is empty, if its header repeats a column name (pandas would silently rename the
+    second ``x`` to ``x.1``), or if a csv has one column whose name holds another separator
+    (``a;b;c``: the file is most likely separated by it).
     """
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"no data file {file}")
+    is_csv = file.name.lower().endswith((".csv", ".csv.gz"))
     try:
-        frame = _read_table(file)
+        frame = _read_table(file, sep)
     except pd.errors.EmptyDataError:
         raise ValueError(f"{file} is empty: no header and no rows") from None
-    header = _csv_header(file) if file.name.lower().endswith((".csv", ".csv.gz")) else frame.columns
+    except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError, zlib.error) as err:
+        hint = f" (is it separated by {sep!r}? give the separator with sep=...)" if is_csv else ""
+        detail = " ".join(str(err).split())
+        raise ValueError(f"cannot read {file}{hint}: {type(err).__name__}: {detail}") from err
+    header = _csv_header(file, sep) if is_csv else frame.columns
     repeated = sorted({str(c) for c in header if list(header).count(c) > 1})
     if repeated:
         raise ValueError(
             f"{file}: the column names {repeated} occur more than once in the header; rename "
             "them, actnn cannot tell which one to use"
         )
+    if is_csv and frame.shape[1] == 1:
+        other = [c for c in ";\t|," if c != sep and c in str(frame.columns[0])]
+        if other:
+            raise ValueError(
+                f"{file} has one column, named {str(frame.columns[0])[:60]!r}: its columns seem "
+                f"separated by {other[0]!r}, not {sep!r}; give the separator with sep={other[0]!r}"
+            )
     return frame
 
 
-def _csv_header(path: Path) -> list[str]:
+def _csv_header(path: Path, sep: str = ",") -> list[str]:
     """The column names of a csv or csv.gz file as written (pandas renames repeated ones)."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rt", newline="", encoding="utf-8", errors="replace") as file:
-        return next(csv.reader(file), [])
+        return next(csv.reader(file, delimiter=sep), [])
 
 
 def writable_table(path: PathArg) -> Path:
@@ -86,11 +102,11 @@ def write_table(frame: pd.DataFrame, path: PathArg) -> Path:
     return file
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path, sep: str = ",") -> pd.DataFrame:
     """Read a table as stored, without typing; the reader is chosen by the file suffix."""
     name = path.name.lower()
     if name.endswith((".csv", ".csv.gz")):
-        return pd.read_csv(path)
+        return pd.read_csv(path, sep=sep)
     if name.endswith(".parquet"):
         if importlib.util.find_spec("pyarrow") is None:
             raise ImportError(f"reading {path} needs pyarrow: pip install actnn[parquet]")
