@@ -9,7 +9,6 @@ import importlib.util
 import os
 import re
 import zlib
-from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -152,7 +151,7 @@ def _read_arff(path: Path) -> pd.DataFrame:
         )
 
 
-def content_fingerprint(df: pd.DataFrame, *, column_order: Sequence[str] = ()) -> str:
+def content_fingerprint(df: pd.DataFrame) -> str:
     """Return the sha256 of a canonical text form of a typed frame, independent of file format.
 
     Parameters
@@ -168,18 +167,17 @@ def content_fingerprint(df: pd.DataFrame, *, column_order: Sequence[str] = ()) -
 
     Notes
     -----
-    Columns are taken in ``column_order`` (those of them that the frame has), then the others in
-    frame order; :func:`actnn.datasets.content_fingerprint` puts freMTPL2's columns first, so its
-    fingerprint does not depend on their order. Each column contributes its name, then its values,
-    one per line, written with :func:`str` of the Python scalar: integers in decimal, floats as
-    the shortest text that reads back to the same float (``repr``), categories as their labels.
-    The index and the dtypes themselves do not enter.
+    It is the one fingerprint of actnn: the reports' stamp and the case studies' ``results.json``
+    record it. Columns are taken in frame order (the freMTPL2 loaders return their columns in the
+    order of :data:`actnn.datasets.schema.FREQ_COLUMNS`, whatever the file's order, so the
+    fingerprint of loaded data does not depend on it). Each column contributes its name, then
+    its values, one per line, written with :func:`str` of the Python scalar: integers in
+    decimal, floats as the shortest text that reads back to the same float (``repr``),
+    categories as their labels. The index and the dtypes themselves do not enter.
     """
     _check_frame(df, "df")
-    order = [column for column in column_order if column in df.columns]
-    order += [column for column in df.columns if column not in order]
     digest = hashlib.sha256()
-    for column in order:
+    for column in df.columns:
         digest.update(f"{column}\0".encode())
         digest.update("\n".join(map(str, df[column].tolist())).encode())
         digest.update(b"\0")

@@ -16,6 +16,7 @@ from .._validation import DataWarning
 from ..tables import (
     WRITE_SUFFIXES,
     PathArg,
+    content_fingerprint,
     file_sha256,
     read_table,
     writable_table,
@@ -31,7 +32,6 @@ from .fremtpl2 import (
     SUFFIXES,
     DataNotFoundError,
     SeverityReport,
-    content_fingerprint,
     default_cache_dir,
     download_openml,
     find_data_file,

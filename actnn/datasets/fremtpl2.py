@@ -40,9 +40,7 @@ from ..tables import (
     PathArg,
     _as_path,
     _read_table,
-)
-from ..tables import (
-    content_fingerprint as _table_fingerprint,
+    content_fingerprint,
 )
 from . import schema
 
@@ -492,13 +490,3 @@ def severity_data(freq: pd.DataFrame, sev: pd.DataFrame) -> tuple[pd.DataFrame, 
         n_policies_records_but_no_claims=int((data["ClaimNb"] == 0).sum()),
     )
     return data, report
-
-
-def content_fingerprint(df: pd.DataFrame) -> str:
-    """The sha256 of a typed freMTPL2 frame, independent of file format and column order.
-
-    :func:`actnn.tables.content_fingerprint` with the columns of freMTPL2freq and freMTPL2sev
-    first, in the order of :data:`~.schema.FREQ_COLUMNS` and ``ClaimAmount``; for a frame in that
-    order (as the loaders return it) both give the same fingerprint.
-    """
-    return _table_fingerprint(df, column_order=(*schema.FREQ_COLUMNS, "ClaimAmount"))

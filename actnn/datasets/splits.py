@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..tables import writable_table, write_table
-from .fremtpl2 import content_fingerprint, load_freq, load_sev, severity_data
+from ..tables import content_fingerprint, writable_table, write_table
+from .fremtpl2 import load_freq, load_sev, severity_data
 from .prepare import prepare_nsw2018, prepare_wm2023
 from .rsplit import r_split
 

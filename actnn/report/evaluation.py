@@ -30,6 +30,7 @@ from .. import metrics
 from .._base import _exposure_column, _response_column, _weights_column
 from .._utils import Progress, versions
 from .._validation import DataWarning
+from ..glm import GLM
 from ..interpret import partial_dependence, predict_rate, relativities_from_partial_dependence
 from ..metrics.discrimination import _gini_of_curve
 from ..tables import content_fingerprint
@@ -63,6 +64,10 @@ def _seeds(model: Any) -> Any:
 
 
 def _kind(model: Any) -> str:
+    """The name of the model's actnn class (for a user's subclass, the actnn class it extends)."""
+    for cls in type(model).__mro__:
+        if cls.__module__.split(".")[0] == "actnn":
+            return cls.__name__
     return type(model).__name__
 
 
@@ -400,7 +405,7 @@ def evaluate(
             for name, m in models.items()
         }
     relativities: dict[str, pd.DataFrame] = {}
-    glms = [n for n in names if _kind(models[n]) == "GLM"]
+    glms = [n for n in names if isinstance(models[n], GLM)]
     others = [n for n in names if n not in glms]
     if glms and others:
         for column in columns:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from actnn import GLM, get_preset, metrics
+from actnn import GLM, get_preset, load_model, metrics
 from actnn.cli import main
 from actnn.datasets import content_fingerprint
 from actnn.datasets.presets import sw2019_network_inputs
@@ -209,3 +209,17 @@ def test_report_renders_in_headless_chromium(evaluation, tmp_path):
         assert image["loaded"]
         # legible: a figure is shown at no less than 80 % of its drawn size (fonts >= ~8 pt)
         assert image["shown"] >= 0.8 * image["natural"], image
+
+
+def test_models_are_recognised_by_class_so_subclasses_work(models, portfolio, tmp_path):
+    class HouseGLM(GLM):  # a user's subclass, e.g. with a method of their own
+        pass
+
+    glm = HouseGLM(get_preset("nsw2018_glm1")).fit(portfolio, "ClaimNb", exposure="Exposure")
+    ev = evaluate({"GLM1": glm, "CANN": models["CANN"]}, portfolio, features=["DrivAge"],
+                  pd_sample=2_000)  # fmt: skip
+    assert list(ev.relativities) == ["DrivAge"]  # the GLM is seen as the GLM
+    assert ev.stamp["models"]["GLM1"]["kind"] == "GLM"
+    loaded = load_model(glm.save(tmp_path / "house_glm"))
+    assert type(loaded) is GLM
+    np.testing.assert_allclose(loaded.predict(portfolio), glm.predict(portfolio), rtol=1e-12)
