@@ -37,14 +37,22 @@ def _response_column(
     if isinstance(family, Poisson):
         fraction = y != np.floor(y)
         if fraction.any():
-            warnings.warn(
-                f"{_rows_message(label, fraction, y, 'a value that is not a whole number')}; the "
-                "Poisson family is for claim counts. The fit goes on as a quasi-Poisson fit (the "
-                "coefficients and predictions are valid, the AIC is not)",
-                DataWarning,
-                stacklevel=3,
-            )
+            _warn_not_whole(_rows_message(label, fraction, y, NOT_WHOLE), stacklevel=4)
     return y, name
+
+
+#: What the Poisson family's warning says the rows have.
+NOT_WHOLE = "a value that is not a whole number"
+
+
+def _warn_not_whole(rows_message: str, *, stacklevel: int) -> None:
+    """The DataWarning of a Poisson response that is not a whole number on some rows."""
+    warnings.warn(
+        f"{rows_message}; the Poisson family is for claim counts. The fit goes on as a "
+        "quasi-Poisson fit (the coefficients and predictions are valid, the AIC is not)",
+        DataWarning,
+        stacklevel=stacklevel,
+    )
 
 
 def _exposure_column(data: pd.DataFrame, exposure: Any) -> tuple[np.ndarray | None, str | None]:

@@ -55,9 +55,39 @@ def _first_rows(bad: np.ndarray, values: pd.Series | np.ndarray, k: int = 5) -> 
 
 def _rows_message(label: str, bad: np.ndarray, values: pd.Series | np.ndarray, what: str) -> str:
     """``"<label>: n rows have <what> (first: row i = v, ...)"``, for the rows where ``bad``."""
-    n = int(np.count_nonzero(bad))
+    return _count_message(label, int(np.count_nonzero(bad)), what, _first_rows(bad, values))
+
+
+def _count_message(label: str, n: int, what: str, first: str) -> str:
     have = "row has" if n == 1 else "rows have"
-    return f"{label}: {n:,} {have} {what} (first: {_first_rows(bad, values)})"
+    return f"{label}: {n:,} {have} {what} (first: {first})"
+
+
+class _RowTally:
+    """Rows with a problem, counted over the chunks of a pass over shards (streaming).
+
+    ``add`` takes each chunk's mask and values with the place of its first row; ``message`` is
+    the one :func:`_rows_message` would give for all the rows at once, the rows named by their
+    shard and their position in it.
+    """
+
+    def __init__(self, what: str, k: int = 5):
+        self.what, self.k = what, k
+        self.n = 0
+        self.first: list[str] = []
+
+    def add(self, bad: np.ndarray, values: np.ndarray, shard: str, first_row: int) -> None:
+        rows = np.flatnonzero(bad)
+        self.n += rows.size
+        for row in rows[: self.k - len(self.first)]:
+            self.first.append(f"{shard} row {first_row + int(row)} = {values[row].item()!r}")
+
+    def message(self, label: str) -> str | None:
+        """The message for the rows counted, None if there are none."""
+        if not self.n:
+            return None
+        first = ", ".join(self.first) + (", ..." if self.n > len(self.first) else "")
+        return _count_message(label, self.n, self.what, first)
 
 
 def _numeric_problems(values: pd.Series, label: str) -> tuple[np.ndarray, list[str]]:
@@ -93,17 +123,26 @@ def _positive(arr: np.ndarray, what: str, values: pd.Series | None = None) -> np
     return arr
 
 
+#: What the exposure warnings say the rows have, and what they add.
+OVER_ONE = "a value > 1"
+_OVER_ONE_NOTE = (
+    "; exposure is usually in years, and a policy period is at most one year: check the units"
+)
+
+
 def _warn_exposure_over_one(v: np.ndarray, what: str, values: pd.Series | None = None) -> None:
     """A DataWarning naming the rows with an exposure above one year."""
     over = v > 1.0
     if over.any():
-        warnings.warn(
-            f"{_rows_message(what, over, v if values is None else values, 'a value > 1')}; "
-            "exposure is usually in years, and a policy period is at most one year: check the "
-            "units",
-            DataWarning,
-            stacklevel=4,
-        )
+        message = _rows_message(what, over, v if values is None else values, OVER_ONE)
+        warnings.warn(message + _OVER_ONE_NOTE, DataWarning, stacklevel=4)
+
+
+def _warn_tally_of_exposure_over_one(tally: _RowTally, label: str) -> None:
+    """The warning of :func:`_warn_exposure_over_one`, for the rows counted over a pass."""
+    message = tally.message(label)
+    if message is not None:
+        warnings.warn(message + _OVER_ONE_NOTE, DataWarning, stacklevel=3)
 
 
 def _repeated_columns(df: pd.DataFrame, columns: list[str]) -> list[str]:

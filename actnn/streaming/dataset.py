@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from .._validation import _column
+from .._validation import _column, _positive
 from ..networks import CANN, FNN, LocalGLMnet
 from .shards import CHUNK_ROWS, PathArg, Shards, _case_weights, _Shard, list_shards
 
@@ -42,8 +42,17 @@ def _feature_columns(model: FNN | CANN) -> list[str]:
 
 
 def _encode(model: FNN | CANN, chunk: pd.DataFrame, dtypes: dict[str, np.dtype]) -> Block:
-    """The network's inputs, response and case weights of the rows of ``chunk``."""
-    arrays = model.network_inputs(chunk)
+    """The network's inputs, response and case weights of the rows of ``chunk``.
+
+    The checks of an in-memory fit, but for the warnings: the pass over the shards
+    (:func:`~actnn.streaming.fit_inputs_streaming`) gives them once for all the rows, not once
+    per chunk and epoch.
+    """
+    exposure = None
+    if model.uses_exposure_:
+        label = f"exposure column {model.exposure_!r}"
+        exposure = _positive(_column(chunk, model.exposure_, "exposure")[0], label)
+    arrays = model._network_inputs(chunk, exposure)
     y, _ = _column(chunk, model.response_, "response")
     y = model.family_.check_response(y, f"response column {model.response_!r}")
     arrays = {k: np.asarray(arrays[k], dtype=dtype) for k, dtype in dtypes.items()}

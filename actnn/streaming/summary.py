@@ -11,8 +11,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._base import NOT_WHOLE
 from .._utils import Progress, _say
-from .._validation import _column, _positive
+from .._validation import (
+    OVER_ONE,
+    _column,
+    _positive,
+    _RowTally,
+    _warn_tally_of_exposure_over_one,
+)
 from ..inputs import NetworkInputs
 from .shards import CHUNK_ROWS, Shards, _case_weights, _Shard, _shard_columns, list_shards
 
@@ -36,6 +43,9 @@ class StreamSummary:
     sum_response, sum_exposure, sum_weights : float
         ``sum w y``, ``sum w exposure`` and ``sum w`` (``w = 1`` without weights; without
         exposure ``sum_exposure == sum_weights``).
+    response_not_whole : str or None
+        The rows whose response is not a whole number, as the in-memory fit names them; a
+        Poisson model's training warns of them (once), as its in-memory fit does.
     """
 
     inputs: NetworkInputs
@@ -47,6 +57,7 @@ class StreamSummary:
     sum_response: float
     sum_exposure: float
     sum_weights: float
+    response_not_whole: str | None = None
 
     @property
     def n_rows(self) -> int:
@@ -139,7 +150,9 @@ def fit_inputs_streaming(
         See :func:`list_shards`.
     response, exposure, weights : str, optional
         Columns to check (finite; exposure and weights > 0) and sum for the start of the
-        network; the response is needed by :func:`train_streaming`.
+        network; the response is needed by :func:`train_streaming`. An exposure above 1 is
+        warned of once for the pass (:class:`~actnn.DataWarning`, the first rows named by
+        shard), as an in-memory fit warns of it.
     chunk_rows, csv_dtype
         See :func:`read_shard`.
     progress : callable, optional
@@ -166,6 +179,8 @@ def fit_inputs_streaming(
     levels = {f.label: _LevelsSeen(f) for f in inputs.categorical}
     moments = _Moments(len(inputs.numeric))
     sums = dict.fromkeys(named, 0.0)
+    # the warnings of an in-memory fit, given once for the whole pass
+    over_one, not_whole = _RowTally(OVER_ONE), _RowTally(NOT_WHOLE)
     rows = []
     for path in paths:
         n = 0
@@ -180,6 +195,9 @@ def fit_inputs_streaming(
                         values, _ = _column(chunk, column, what)
                         if what == "exposure":
                             _positive(values, what)
+                            over_one.add(values > 1.0, values, path.name, n)
+                        else:
+                            not_whole.add(values != np.floor(values), values, path.name, n)
                         sums[what] += float(np.sum(w * values))
                 sums["weights"] += float(np.sum(w))
                 n += len(chunk)
@@ -187,6 +205,7 @@ def fit_inputs_streaming(
         _say(progress, f"{path}: {n:,} rows")
     if not sum(rows):
         raise ValueError(f"the shards hold no rows: {[str(p) for p in paths]}")
+    _warn_tally_of_exposure_over_one(over_one, f"exposure column {exposure!r}")
     fitted = inputs.fit_from_statistics(
         {label: seen.levels() for label, seen in levels.items()},
         low=moments.low,
@@ -204,6 +223,7 @@ def fit_inputs_streaming(
         sum_response=sums["response"],
         sum_exposure=sums["exposure"] if exposure is not None else sums["weights"],
         sum_weights=sums["weights"],
+        response_not_whole=not_whole.message(f"response column {response!r}"),
     )
 
 

@@ -18,7 +18,9 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from .._base import _warn_not_whole
 from .._utils import Progress, _say
+from ..families import Poisson
 from ..inputs import NetworkInputs
 from ..networks import CANN, FNN, eta_model
 from ..training import History, run_epochs
@@ -162,6 +164,8 @@ def train_streaming(
         )
         network = eta_model(model.keras_model_)
         optimizer = _NadamByDtype(network.trainable_variables, model.learning_rate)
+    if isinstance(model.family_, Poisson) and summary.response_not_whole is not None:
+        _warn_not_whole(summary.response_not_whole, stacklevel=3)  # as the in-memory fit does
     with contextlib.ExitStack() as stack:
         folder = None
         if cache is not False:

@@ -162,7 +162,7 @@ def claims_models(portfolio):
 
 def test_only_the_plotting_module_imports_matplotlib():
     importers = []
-    for path in sorted((REPO / "actnn").glob("*.py")):
+    for path in sorted((REPO / "actnn").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             names = []
             if isinstance(node, ast.Import):
@@ -170,8 +170,8 @@ def test_only_the_plotting_module_imports_matplotlib():
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             if any(n.split(".")[0] == "matplotlib" for n in names):
-                importers.append(path.name)
-    assert set(importers) == {"plotting.py"}
+                importers.append(path.relative_to(REPO).as_posix())
+    assert set(importers) == {"actnn/report/plotting.py"}
 
 
 _MEASURE = """<script>

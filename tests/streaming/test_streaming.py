@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from actnn import DataWarning
 from actnn.datasets import schema
 from actnn.datasets.presets import sw2019_network_inputs
 from actnn.features import Categorical
@@ -270,11 +271,13 @@ def test_streamed_predictions_are_the_in_memory_predictions(portfolio, parquet_s
                                       csv_dtype=dtype))  # fmt: skip
         streamed = pd.concat([frame for _, frame in parts], ignore_index=True)
         np.testing.assert_array_equal(streamed["IDpol"], portfolio["IDpol"])
-        np.testing.assert_allclose(streamed["mu"], expected, rtol=1e-12)
+        # the network part computes in float32, whose matrix products may round differently for
+        # 4,000 rows than for 30,000 (oneDNN's blocking, TensorFlow 2.21): 1e-10 relative seen
+        np.testing.assert_allclose(streamed["mu"], expected, rtol=1e-8)
     written = write_predictions(model, parquet_shards, tmp_path, keep=["IDpol"], chunk_rows=4_000)
     assert [p.name for p in written] == [f"part-{i}.parquet" for i in range(4)]
     back = pd.concat([pd.read_parquet(p) for p in written], ignore_index=True)
-    np.testing.assert_allclose(back["mu"], expected, rtol=1e-12)
+    np.testing.assert_allclose(back["mu"], expected, rtol=1e-8)
     with pytest.raises(FileExistsError, match="overwrite=True"):
         write_predictions(model, parquet_shards, tmp_path)
     glm_streamed = pd.concat([f for _, f in iter_predictions(glm, parquet_shards)])
@@ -358,3 +361,28 @@ def test_mirrored_strategy_on_two_cpus_trains_as_one_device(parquet_shards):
     np.testing.assert_allclose(mirrored["loss"], single["loss"], rtol=1e-6)
     for a, b in zip(mirrored["weights"], single["weights"], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+def test_streaming_warns_as_an_in_memory_fit_once_per_pass(portfolio, tmp_path):
+    # exposure above 1 and non-integer claim counts in two shards (and in two chunks of each):
+    # one DataWarning each, worded as the in-memory fit's, the rows named by shard
+    frame = portfolio.iloc[:400].reset_index(drop=True).astype({"ClaimNb": float})
+    frame.loc[[5, 250, 390], "Exposure"] = 1.5
+    frame.loc[[7, 300], "ClaimNb"] = 0.5
+    for i, (a, b) in enumerate(((0, 200), (200, 400))):
+        frame.iloc[a:b].to_parquet(tmp_path / f"part-{i}.parquet", index=False)
+    with pytest.warns(DataWarning) as caught:
+        in_memory = FNN(sw2019_network_inputs(), **EAGER).fit(frame, "ClaimNb", exposure="Exposure")
+    expected = sorted(str(w.message).split(" (first: ")[0] for w in caught)
+    notes = sorted(str(w.message).split("); ", 1)[1] for w in caught)
+    with pytest.warns(DataWarning) as streamed:
+        summary = fit_inputs_streaming(sw2019_network_inputs(), tmp_path, response="ClaimNb",
+                                       exposure="Exposure", chunk_rows=100)  # fmt: skip
+        train_streaming(FNN(sw2019_network_inputs(), **EAGER), summary, progress=None)
+    messages = sorted(str(w.message) for w in streamed if issubclass(w.category, DataWarning))
+    assert len(messages) == 2 and len(expected) == 2 and in_memory.history_.epochs == 2
+    assert sorted(m.split(" (first: ")[0] for m in messages) == expected
+    assert sorted(m.split("); ", 1)[1] for m in messages) == notes
+    exposure = next(m for m in messages if m.startswith("exposure"))
+    assert "(first: part-0.parquet row 5 = 1.5, part-1.parquet row 50 = 1.5, " in exposure
+    assert "part-1.parquet row 190 = 1.5)" in exposure
