@@ -32,7 +32,6 @@ import pandas as pd
 
 from . import data as data_module
 from .glm import GLM
-from .networks import CANN
 from .presets import get_preset, sw2019_network_inputs
 from .rsplit import r_split
 from .scores import GAMMA_UNITS, POISSON_UNITS, gamma_deviance, poisson_deviance
@@ -299,6 +298,8 @@ def reproduce_severity(
         )
         rows.append(_severity_row(name, glm1, learn, test))
         fitted[name] = glm1
+    from .networks import CANN  # TensorFlow only here: persistence imports this module
+
     _say(progress, "training a Gamma CANN on GLM1 (balance-corrected)")
     cann = CANN(glm1, sw2019_network_inputs(), embedding_dim=2, batch_size=1_000,
                 epochs=5 if quick else 200, patience=20, seed=1, verbose=0,
