@@ -61,6 +61,8 @@ def build_glm_network(n_terms: int, *, name: str = "glm", dtype: str = "float64"
     """
     import keras
 
+    from . import losses  # noqa: F401  (registers DevianceLoss with Keras, as actnn did at import)
+
     x = keras.Input((n_terms,), name="x", dtype=dtype)
     offset = keras.Input((1,), name="offset", dtype=dtype)
     linear = keras.layers.Dense(1, name="linear_predictor", dtype=dtype)(x)

@@ -33,6 +33,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from . import losses  # noqa: F401  (registers DevianceLoss with Keras, as actnn did at import)
 from .data import DataWarning, _check_frame
 from .families import Family, Poisson, Tweedie, get_family
 from .glm import (

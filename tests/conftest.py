@@ -73,7 +73,7 @@ def claims(portfolio):
     return portfolio[portfolio["ClaimNb"] > 0].reset_index(drop=True)
 
 
-def python_without_tensorflow(script: str, *args: str) -> tuple[list[str], str]:
+def fresh_python(script: str, *args: str) -> tuple[list[str], str]:
     """Run ``script`` in a fresh interpreter (the actnn under test first on its path).
 
     Returns the modules of ``tensorflow`` and ``keras`` imported by the end of the run (an

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, python_without_tensorflow
+from conftest import REPO, fresh_python
 
 from actnn import (
     CANN,
@@ -233,7 +233,7 @@ def test_glm_fit_predict_and_report_import_no_tensorflow(tmp_path, own_portfolio
     script = (
         f"from actnn.cli import main\nfor args in {commands!r}:\n    assert main(args) == 0, args\n"
     )
-    loaded, printed = python_without_tensorflow(script)
+    loaded, printed = fresh_python(script)
     assert "saved to" in printed and "wrote 5,000 rows with prediction, rate" in printed
     assert loaded == []  # neither tensorflow nor keras
     data = read_table(learn)

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import python_without_tensorflow
+from conftest import fresh_python
 
 import actnn
 from actnn.families import Gamma, Poisson, Tweedie
@@ -157,7 +157,7 @@ for family, data, response, options in cases:
 
 
 def test_a_glm_is_fitted_priced_saved_and_loaded_without_tensorflow(tmp_path):
-    loaded, printed = python_without_tensorflow(GLM_LIFE, str(tmp_path))
+    loaded, printed = fresh_python(GLM_LIFE, str(tmp_path))
     assert printed.split() == ["poisson", "6", "gamma", "6", "tweedie", "6"]
     assert loaded == []  # neither tensorflow nor keras
 

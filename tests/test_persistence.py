@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, python_without_tensorflow
+from conftest import REPO, fresh_python
 
 import actnn
 from actnn import GLM, get_preset
@@ -316,7 +316,7 @@ mu = model.predict(pd.read_csv(folder + "/data.csv"))
 print(float(np.max(np.abs(mu / expected["predict"] - 1))))
 model.save({str(tmp_path / "resaved")!r})
 """
-    loaded, printed = python_without_tensorflow(script)
+    loaded, printed = fresh_python(script)
     assert float(printed) < 1e-13
     assert loaded == []
     resaved = tmp_path / "resaved"
