@@ -4,7 +4,9 @@ Poisson frequency and Gamma severity models with log link, fitted exactly as GLM
 Keras networks, so that they can grow into embedding networks and CANNs.
 
 The main objects are importable from the package; they are loaded on first use, so that
-``import actnn`` stays light (TensorFlow is imported only with the first network)::
+``import actnn`` stays light. TensorFlow is imported only with the first network (FNN, CANN,
+LocalGLMnet, a GLM's ``keras_model_``, ``DevianceLoss``): fitting, pricing, saving and loading a GLM
+do without it::
 
     from actnn import GLM, FeatureSpec, Continuous, Categorical, Binned, get_preset
 

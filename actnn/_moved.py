@@ -1,8 +1,9 @@
-"""Old module names that keep working after a module moved into a subpackage.
+"""Old module and object names that keep working after the code moved.
 
 ``import actnn.data`` or ``from actnn.scores import poisson_deviance`` still work: a finder on
 ``sys.meta_path`` answers each old name with the module that now holds its contents (the same
-module object, not a copy).
+module object, not a copy). ``from actnn.families import DevianceLoss`` still works too: a
+module ``__getattr__`` imports a name that moved out of a module that stays.
 """
 
 from __future__ import annotations
@@ -25,6 +26,24 @@ MOVED = {
     "actnn.case_sw2019": "actnn.studies.sw2019",
     "actnn.demo": "actnn.studies.demo",
 }
+
+
+#: module -> {name: the module that defines it now}: names that moved out of a module that stays
+MOVED_NAMES = {
+    "actnn.families": {"DevianceLoss": "actnn.losses"},
+}
+
+
+def names_of(module: str):
+    """A module ``__getattr__`` that imports the names that moved out of ``module``."""
+    moved = MOVED_NAMES[module]
+
+    def __getattr__(name: str):
+        if name in moved:
+            return getattr(importlib.import_module(moved[name]), name)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__
 
 
 class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):

@@ -5,7 +5,8 @@
 --out FILE`` writes the data with the model's predictions. Errors are one line on stderr and a
 non-zero exit code; ``--debug`` shows the traceback. Warnings (e.g. exposures above one year,
 :class:`actnn.DataWarning`) are one line each on stderr, ``actnn: warning: ...``, each
-distinct message once.
+distinct message once. TensorFlow is imported only by the commands that fit or load a network:
+``fit`` of a GLM configuration and ``predict`` or ``report`` of saved GLMs do without it.
 """
 
 from __future__ import annotations
@@ -58,8 +59,11 @@ def _warnings_as_lines() -> Iterator[None]:
         yield
 
 
-def _start_tensorflow() -> None:
-    """Import TensorFlow and initialise its devices quietly (the CLI's start-up, not the API's)."""
+def _start_tensorflow(args: argparse.Namespace) -> None:
+    """Import TensorFlow and initialise its devices quietly, before a command that fits or loads a
+    network (the CLI's start-up, not the API's); with ``--debug`` TensorFlow says what it says."""
+    if args.debug:
+        return
     with _native_stderr_silenced():
         import tensorflow as tf
 
@@ -212,6 +216,8 @@ def _fit(args: argparse.Namespace) -> None:
 
     started = time.perf_counter()
     config = load_config(args.config)
+    if config.kind != "glm":
+        _start_tensorflow(args)
     print(f"config {args.config}: {config.describe()}")
     out = Path(args.out)
     if not args.overwrite and out.is_dir() and any(out.iterdir()):
@@ -297,7 +303,7 @@ def _with_predictions(
 
 def _predict(args: argparse.Namespace) -> None:
     """``actnn predict``: the data file with the model's predictions, in a new file."""
-    from .persistence import load_model
+    from .persistence import load_model, read_manifest
     from .tables import writable_table, write_table
 
     started = time.perf_counter()
@@ -308,6 +314,8 @@ def _predict(args: argparse.Namespace) -> None:
         raise ValueError(f"--out {out_file} is the input file: choose another file")
     writable_table(out_file)  # before the work
     _refuse_to_overwrite([out_file], args.overwrite)
+    if read_manifest(args.model)["kind"] != "glm":
+        _start_tensorflow(args)
     model = load_model(args.model)
     print(f"loaded the {type(model).__name__} saved in {args.model}")
     data = _read_data(data_file, args.sep)
@@ -323,7 +331,7 @@ def _predict(args: argparse.Namespace) -> None:
 
 def _report(args: argparse.Namespace) -> None:
     """``actnn report``: the models, then the data, checked as at fit, then the report."""
-    from .persistence import load_model
+    from .persistence import load_model, read_manifest
     from .report import write_report
 
     out = Path(args.out)
@@ -333,6 +341,8 @@ def _report(args: argparse.Namespace) -> None:
     names = [d.resolve().name for d in dirs]
     if len(set(names)) != len(names):
         raise ValueError(f"model directories must have distinct names, got {names}")
+    if any(read_manifest(d)["kind"] != "glm" for d in dirs):
+        _start_tensorflow(args)
     models = {name: load_model(d) for name, d in zip(names, dirs, strict=True)}
     print(f"loaded {', '.join(names)}")
     data = _read_data(args.data, args.sep)
@@ -352,8 +362,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(args: argparse.Namespace) -> int:
     try:
-        if not args.debug:
-            _start_tensorflow()
+        if args.command == "demo" or (args.command == "reproduce" and args.study != "nsw2018"):
+            _start_tensorflow(args)  # networks (the demo trains a CANN)
         if args.command == "demo":
             from .studies.demo import run_demo
 

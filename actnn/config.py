@@ -24,9 +24,8 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import pandas as pd
 
 from ._config_schema import (
@@ -48,7 +47,9 @@ from .features import _KINDS as FEATURE_KINDS
 from .features import Categorical, Continuous, Feature, FeatureSpec
 from .glm import GLM
 from .inputs import NetworkInputs
-from .networks import CANN, FNN, LocalGLMnet
+
+if TYPE_CHECKING:
+    from .networks import CANN, FNN, LocalGLMnet
 
 __all__ = [
     "MODEL_KINDS",
@@ -66,7 +67,8 @@ __all__ = [
 MODEL_KINDS = ("glm", "fnn", "cann", "localglmnet")
 
 
-_NETWORK_CLASSES = {"fnn": FNN, "cann": CANN, "localglmnet": LocalGLMnet}
+#: The networks' classes in actnn.networks, imported (with TensorFlow) only to build a network.
+_NETWORK_CLASSES = {"fnn": "FNN", "cann": "CANN", "localglmnet": "LocalGLMnet"}
 
 
 #: Feature fields that fitting sets: not part of a configuration.
@@ -395,6 +397,8 @@ def _check_network_options(options: dict[str, Any], inputs: NetworkInputs, sourc
                 f"got {options['hidden']}"
             )
     if "activation" in options:
+        import keras  # a network's configuration: TensorFlow is imported to fit it anyway
+
         try:
             keras.activations.get(options["activation"])
         except (TypeError, ValueError) as err:
@@ -442,12 +446,15 @@ def build_model(
     """
     if config.kind == "glm":
         return build_glm(config)
+    from . import networks
+
     options = {"seed": config.seed, "verbose": verbose, **config.network}
     if config.kind == "cann":
         if glm is None:
             raise ValueError("a CANN sits on a fitted GLM: pass glm=build_glm(config).fit(...)")
-        return CANN(glm, config.inputs, family=config.family, **options)
-    return _NETWORK_CLASSES[config.kind](config.inputs, config.family, **options)
+        return networks.CANN(glm, config.inputs, family=config.family, **options)
+    network = getattr(networks, _NETWORK_CLASSES[config.kind])
+    return network(config.inputs, config.family, **options)
 
 
 def fit_from_config(

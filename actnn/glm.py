@@ -2,9 +2,10 @@
 
 A GLM with log link is a neural network without hidden layer: the design matrix enters one dense
 unit (the linear predictor), the offset is added, and the exponential is the output activation.
-:class:`GLM` builds that network, finds the maximum-likelihood coefficients by Newton's method
-(IRLS, in float64) and writes them into the network's weights, so the same Keras model predicts,
-saves, and later becomes the skip connection of a CANN.
+:class:`GLM` finds the maximum-likelihood coefficients by Newton's method (IRLS, in float64) and
+predicts ``exp(x @ beta + offset)`` with NumPy; its Keras network (``keras_model_``, the
+coefficients in the network's weights) is built when first asked for, e.g. to grow it into a
+network. Fitting, pricing, saving and loading a GLM thus never import TensorFlow.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 import pandas as pd
 
@@ -23,6 +24,9 @@ from ._irls import _CHUNK_ROWS, _ETA_MAX, _ETA_MIN, irls
 from ._validation import _listed, _rows_message
 from .families import Family, Poisson, Tweedie, get_family
 from .features import FeatureSpec, _Levelled
+
+if TYPE_CHECKING:
+    import keras
 
 __all__ = ["GLM", "build_glm_network", "irls", "predict_network"]
 
@@ -38,6 +42,10 @@ def build_glm_network(n_terms: int, *, name: str = "glm", dtype: str = "float64"
     ``mu = exp(x @ beta + beta_0 + offset)``. Layers: ``linear_predictor`` (Dense with bias),
     ``eta`` (adds the offset), ``mu`` (exponential activation).
     """
+    import keras
+
+    from . import losses  # noqa: F401  (registers DevianceLoss with Keras, as actnn did at import)
+
     x = keras.Input((n_terms,), name="x", dtype=dtype)
     offset = keras.Input((1,), name="offset", dtype=dtype)
     linear = keras.layers.Dense(1, name="linear_predictor", dtype=dtype)(x)
@@ -59,6 +67,8 @@ def predict_network(
     sees them, which costs the GLM its exactness; calling the model on tensors of the inputs'
     declared dtypes does not.
     """
+    import keras
+
     dtypes = {t.name: t.dtype for t in model.inputs}
     n = len(next(iter(inputs.values())))
     out = []
@@ -159,11 +169,12 @@ class GLM:
         dispersion of the Gamma family, whose log-likelihood uses ``phi = D / sum(w)``; ``-inf``
         for a Gamma fit with deviance 0, see :meth:`~actnn.families.Gamma.loglik`).
     keras_model_ : keras.Model
-        The network (see :func:`build_glm_network`) holding the coefficients.
+        The network (see :func:`build_glm_network`) holding the coefficients, built (and
+        TensorFlow imported) when first asked for.
     n_iter_ : int
         IRLS iterations.
     fit_seconds_ : float
-        Wall time of the fit (design matrix, IRLS, network).
+        Wall time of the fit (design matrix, IRLS).
 
     Examples
     --------
@@ -200,7 +211,7 @@ class GLM:
         exposure: str | np.ndarray | None = None,
         weights: str | np.ndarray | None = None,
     ) -> GLM:
-        """Fit by IRLS and write the coefficients into the Keras network.
+        """Fit by IRLS: the coefficients, their standard errors and the fit statistics.
 
         Parameters
         ----------
@@ -273,12 +284,30 @@ class GLM:
         cov = self.dispersion_ * sol["cov_unscaled"]
         self.cov_params_ = pd.DataFrame(cov, index=terms, columns=terms)
         self.bse_ = pd.Series(np.sqrt(np.diag(cov)), index=terms, name="std_error")
-        self.keras_model_ = build_glm_network(x.shape[1] - 1, name=self._keras_name())
-        self.keras_model_.get_layer("linear_predictor").set_weights(
-            [sol["coef"][1:, None], sol["coef"][:1]]
-        )
+        self._keras_model = None  # the network of the previous fit, if any, is stale
         self.fit_seconds_ = time.perf_counter() - started
         return self
+
+    @property
+    def keras_model_(self) -> keras.Model:
+        """The Keras network of the fitted GLM, built (importing TensorFlow) when first asked for.
+
+        The network of :func:`build_glm_network` with the coefficients as the weights of its
+        ``linear_predictor`` layer (kernel ``coef_[1:]``, bias ``coef_[0]``), in float64: it
+        predicts what :meth:`predict` does. Built once per fit and kept.
+        """
+        if not hasattr(self, "coef_"):  # an AttributeError, as for the other fitted attributes
+            raise AttributeError("this GLM is not fitted yet: it has no keras_model_")
+        if getattr(self, "_keras_model", None) is None:
+            coef = self.coef_.to_numpy()
+            model = build_glm_network(len(coef) - 1, name=self._keras_name())
+            model.get_layer("linear_predictor").set_weights([coef[1:, None], coef[:1]])
+            self._keras_model = model
+        return self._keras_model
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a pickle or copy holds the coefficients, not the network (rebuilt from them if asked)
+        return {k: v for k, v in self.__dict__.items() if k != "_keras_model"}
 
     def _keras_name(self) -> str:
         raw = self.name or self.features.name or "glm"
@@ -337,7 +366,7 @@ class GLM:
         exposure: str | np.ndarray | None = None,
         unseen: str = "error",
     ) -> np.ndarray:
-        """Expected response ``mu`` from the Keras network.
+        """Expected response ``mu = exp(x @ beta + offset)``.
 
         For a model fitted with exposure these are expected claim counts,
         ``mu = exposure * frequency``; the exposure is the column named at fit unless given.
@@ -352,16 +381,18 @@ class GLM:
         A prediction that is not a finite number > 0 (``exp(eta)`` overflows above
         ``eta = 709.78``, e.g. for a numeric feature far outside the learning data's range) is a
         ``ValueError`` naming the rows, their ``eta`` and the largest term of each.
+
+        The computation is the network's (``keras_model_``), in float64 with NumPy: the
+        linear predictor ``x @ beta[1:] + beta[0]``, plus the offset, then ``exp``.
         """
         self._check_fitted()
         inputs = self.network_inputs(data, exposure=exposure, unseen=unseen)
-        mu = predict_network(self.keras_model_, inputs)
+        x = np.asarray(inputs["x"], dtype=np.float64)
         coef = self.coef_.to_numpy()
-        return _check_mu(
-            mu,
-            lambda rows: coef[0] + inputs["x"][rows] @ coef[1:] + inputs["offset"][rows, 0],
-            lambda rows: self._largest_terms(inputs["x"][rows]),
-        )
+        eta = (x @ coef[1:] + coef[0]) + inputs["offset"][:, 0]
+        with np.errstate(over="ignore", under="ignore"):  # overflow: the error of _check_mu
+            mu = np.exp(eta)
+        return _check_mu(mu, lambda rows: eta[rows], lambda rows: self._largest_terms(x[rows]))
 
     def _largest_terms(self, x: np.ndarray) -> list[str]:
         """For each row of the design matrix ``x``: the term adding most to ``|eta|``."""

@@ -31,6 +31,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from . import losses  # noqa: F401  (registers DevianceLoss with Keras, as actnn did at import)
 from ._irls import irls
 from ._network import GLM_INPUT, OFFSET, _NetworkModel, eta_model, last_hidden_model
 from ._validation import DataWarning

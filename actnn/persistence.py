@@ -3,14 +3,19 @@
 A saved model is a directory::
 
     actnn_model.json   the manifest (below)
-    model.keras        the Keras network (GLM, FNN, CANN, LocalGLMnet)
+    model.keras        the Keras network (FNN, CANN, LocalGLMnet)
     glm/               a CANN's GLM, itself a saved model
     members/<seed>/    the members of a Nagging ensemble, each a saved model
+
+A GLM is its manifest alone: its coefficients are there, and its Keras network is rebuilt from
+them when asked for, so that saving and loading a GLM need no TensorFlow. Format version 1 also
+saved a GLM's network as ``model.keras``; such a directory still loads (the file is not read: the
+network holds the coefficients of the manifest).
 
 The manifest is a JSON object:
 
 - ``format_version`` (int): the layout of the directory; this actnn reads up to
-  :data:`FORMAT_VERSION`;
+  :data:`FORMAT_VERSION` (2: a GLM without ``model.keras``; 1: with it);
 - ``kind``: ``"glm"``, ``"fnn"``, ``"cann"``, ``"localglmnet"`` or ``"nagging"``;
   ``class``: the Python class, for the reader;
 - ``versions``: Python, actnn, NumPy, pandas, TensorFlow and Keras at saving;
@@ -39,9 +44,8 @@ import uuid
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import pandas as pd
 
 from . import __version__
@@ -49,7 +53,11 @@ from ._utils import versions
 from .families import Family, Tweedie, get_family
 from .features import FeatureSpec
 from .inputs import NetworkInputs
-from .training import History
+
+if TYPE_CHECKING:
+    import keras
+
+    from .training import History
 
 __all__ = [
     "FORMAT_VERSION",
@@ -61,8 +69,8 @@ __all__ = [
 ]
 
 
-#: The directory layout this actnn writes, and the newest it reads.
-FORMAT_VERSION = 1
+#: The directory layout this actnn writes, and the newest it reads (2: a GLM has no model.keras).
+FORMAT_VERSION = 2
 
 
 #: Name of the manifest in a model directory.
@@ -83,7 +91,8 @@ Model = Any
 
 #: The kinds of model saved, by the module and name of their class. The classes are imported
 #: only when a model of their kind is loaded: this module imports no model module (the models
-#: import it to save themselves), and loading a GLM imports no network.
+#: import it to save themselves), and saving or loading a GLM imports no network (and no
+#: TensorFlow).
 _KINDS: dict[str, tuple[str, str]] = {
     "glm": ("actnn.glm", "GLM"),
     "fnn": ("actnn.networks", "FNN"),
@@ -213,10 +222,16 @@ _CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "bse_": (_series_to_json, _series_from_json),
     "glm_coef_": (_series_to_json, _series_from_json),
     "cov_params_": (_frame_to_json, _frame_from_json),
-    "history_": (History.to_dict, lambda data: History(**data)),
+    "history_": (lambda history: history.to_dict(), lambda data: _history(data)),
     "aic_": (_float_to_json, float),
     "checkpoint_dir": (lambda path: None if path is None else str(path), lambda path: path),
 }
+
+
+def _history(data: dict[str, Any]) -> History:
+    from .training import History  # a network's: TensorFlow is imported to load it anyway
+
+    return History(**data)
 
 
 def _encode(name: str, value: Any) -> Any:
@@ -244,7 +259,8 @@ def _constructor_names(cls: type) -> list[str]:
 
 # ---------------------------------------------------------------------- saving
 def _kind_of(model: Any) -> str:
-    """The kind of the model's class or of the nearest actnn class it derives from."""
+    """The kind of the model's class or of the nearest actnn class it derives from (by name:
+    no model module is imported)."""
     by_class = {where: kind for kind, where in _KINDS.items()}
     for cls in type(model).__mro__:
         kind = by_class.get((cls.__module__, cls.__qualname__))
@@ -257,8 +273,9 @@ def _kind_of(model: Any) -> str:
 def _write(model: Model, directory: Path) -> None:
     """Write the fitted ``model`` into the existing empty ``directory``; the manifest comes last."""
     kind = _kind_of(model)
-    saved_apart = "members_" if kind == "nagging" else "keras_model_"
-    missing = [name for name in (*_FITTED[kind], saved_apart) if not hasattr(model, name)]
+    # a GLM's network is rebuilt from its coefficients (asking for it would build it)
+    saved_apart = {"nagging": ("members_",), "glm": ()}.get(kind, ("keras_model_",))
+    missing = [name for name in (*_FITTED[kind], *saved_apart) if not hasattr(model, name)]
     if missing:
         raise RuntimeError(
             f"cannot save this {type(model).__name__}: it is not fitted (missing {missing}); "
@@ -269,7 +286,7 @@ def _write(model: Model, directory: Path) -> None:
             member_dir = directory / MEMBERS_DIR / str(member.seed)
             member_dir.mkdir(parents=True)
             _write(member, member_dir)
-    else:
+    elif kind != "glm":
         model.keras_model_.save(directory / KERAS_FILE)
     if kind == "cann":
         (directory / GLM_DIR).mkdir()
@@ -422,6 +439,8 @@ def _warn_versions(directory: Path, saved: dict[str, str]) -> None:
 
 
 def _load_keras(directory: Path) -> keras.Model:
+    import keras
+
     file = directory / KERAS_FILE
     if not file.is_file():
         raise ModelFormatError(
@@ -473,7 +492,7 @@ def _load(directory: Path, manifest: dict[str, Any]) -> Model:
             raise ModelFormatError(
                 f"{directory}: the members have seeds {seeds}, expected {model.seeds}"
             )
-    else:
+    elif kind != "glm":  # a GLM builds its network from coef_ (format 1's model.keras is unread)
         model.keras_model_ = _load_keras(directory)
     model.saved_versions_ = manifest.get("versions", {})
     return model
@@ -500,7 +519,7 @@ def load_model(path: str | Path) -> Model:
     ModelFormatError
         If ``path`` does not exist, is not an actnn model directory, its manifest is not valid
         JSON or was written by a newer actnn, the kind of model is unknown, or a file of it
-        (e.g. ``model.keras``) is missing or unreadable.
+        (e.g. a network's ``model.keras``) is missing or unreadable.
 
     Warns
     -----

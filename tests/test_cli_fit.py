@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, fresh_python
 
 from actnn import (
     CANN,
@@ -219,6 +219,28 @@ def test_predict_writes_prediction_and_rate(tmp_path, capsys, own_portfolio):
 
     assert main([*args, "--out", str(tmp_path / "named.csv"), "--column", "mu"]) == 0
     assert {"mu", "rate"} <= set(pd.read_csv(tmp_path / "named.csv").columns)
+
+
+def test_glm_fit_predict_and_report_import_no_tensorflow(tmp_path, own_portfolio):
+    config, learn, model = tmp_path / "model.toml", tmp_path / "learn.csv", tmp_path / "model"
+    config.write_text(GLM_TOML)
+    write_table(own_portfolio, learn)
+    priced, report = tmp_path / "priced.csv", tmp_path / "report.html"
+    commands = [
+        ["fit", str(config), "--data", str(learn), "--out", str(model)],
+        ["predict", str(model), "--data", str(learn), "--out", str(priced)],
+        ["report", str(model), "--data", str(learn), "--out", str(report)],
+    ]
+    script = (
+        f"from actnn.cli import main\nfor args in {commands!r}:\n    assert main(args) == 0, args\n"
+    )
+    loaded, printed = fresh_python(script)
+    assert "saved to" in printed and "wrote 5,000 rows with prediction, rate" in printed
+    assert loaded == []  # neither tensorflow nor keras
+    data = read_table(learn)
+    mu = load_model(model).predict(data)
+    np.testing.assert_allclose(pd.read_csv(priced)["prediction"], mu, rtol=1e-14)
+    assert report.stat().st_size > 0
 
 
 def test_parquet_in_and_out(tmp_path, capsys, own_portfolio):

@@ -17,7 +17,6 @@ from ..datasets.presets import get_preset, sw2019_network_inputs
 from ..datasets.splits import nsw2018_severity_split
 from ..glm import GLM
 from ..metrics.scores import GAMMA_UNITS, gamma_deviance
-from ..networks import CANN
 from .results import write_results
 
 __all__ = ["reproduce_severity"]
@@ -53,6 +52,8 @@ def reproduce_severity(
         )
         rows.append(_severity_row(name, glm1, learn, test))
         fitted[name] = glm1
+    from ..networks import CANN  # TensorFlow only here: actnn reproduce nsw2018 needs none
+
     _say(progress, "training a Gamma CANN on GLM1 (balance-corrected)")
     cann = CANN(glm1, sw2019_network_inputs(), embedding_dim=2, batch_size=1_000,
                 epochs=5 if quick else 200, patience=20, seed=1, verbose=0,
