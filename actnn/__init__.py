@@ -44,7 +44,7 @@ _EXPORTS = {
     "Poisson": "families",
     "Gamma": "families",
     "Tweedie": "families",
-    "DevianceLoss": "families",
+    "DevianceLoss": "losses",
     "DataWarning": "_validation",
     "read_table": "tables",
     "write_table": "tables",
