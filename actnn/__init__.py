@@ -4,20 +4,34 @@ Poisson frequency and Gamma severity models with log link, fitted exactly as GLM
 Keras networks, so that they can grow into embedding networks and CANNs.
 
 The main objects are importable from the package; they are loaded on first use, so that
-``import actnn`` stays light (TensorFlow is imported only with the first model)::
+``import actnn`` stays light. TensorFlow is imported only with the first network (FNN, CANN,
+LocalGLMnet, a GLM's ``keras_model_``, ``DevianceLoss``): fitting, pricing, saving and loading a GLM
+do without it::
 
     from actnn import GLM, FeatureSpec, Continuous, Categorical, Binned, get_preset
+
+The package: the core (``glm``, ``networks``, ``training``, ``metrics``, ``report``, ...),
+:mod:`actnn.datasets` (the French MTPL data, R's splits, simulation, presets) and
+:mod:`actnn.studies` (reproductions of published tables, the demo). The core imports neither.
 """
 
 import importlib
 import os
+from importlib import metadata
+
+from . import _moved
 
 # actnn's networks are TensorFlow-backed Keras 3 models; quiet TensorFlow's start-up chatter unless
 # the user asked for it.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__version__ = "0.1.0"
+try:  # one version source: the package metadata (pyproject.toml)
+    __version__ = metadata.version("actnn")
+except metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
+
+_moved.install()
 
 _EXPORTS = {
     "GLM": "glm",
@@ -26,27 +40,21 @@ _EXPORTS = {
     "Polynomial": "features",
     "Categorical": "features",
     "Binned": "features",
-    "get_preset": "presets",
     "get_family": "families",
     "Poisson": "families",
     "Gamma": "families",
     "Tweedie": "families",
-    "DevianceLoss": "families",
-    "simulate_mtpl": "simulate",
-    "load_freq": "data",
-    "load_sev": "data",
-    "prepare_nsw2018": "data",
-    "prepare_wm2023": "data",
-    "severity_data": "data",
-    "r_sample": "rsplit",
-    "r_split": "rsplit",
-    "poisson_deviance": "scores",
-    "gamma_deviance": "scores",
+    "DevianceLoss": "losses",
+    "DataWarning": "_validation",
+    "read_table": "tables",
+    "write_table": "tables",
     "NetworkInputs": "inputs",
     "FNN": "networks",
     "CANN": "networks",
     "LocalGLMnet": "networks",
     "Nagging": "ensemble",
+    "poisson_deviance": "metrics",
+    "gamma_deviance": "metrics",
     "deviance": "metrics",
     "d2_score": "metrics",
     "score_table": "metrics",
@@ -64,6 +72,15 @@ _EXPORTS = {
     "save_model": "persistence",
     "load_model": "persistence",
     "ModelFormatError": "persistence",
+    "get_preset": "datasets.presets",
+    "simulate_mtpl": "datasets.simulate",
+    "load_freq": "datasets.fremtpl2",
+    "load_sev": "datasets.fremtpl2",
+    "prepare_nsw2018": "datasets.prepare",
+    "prepare_wm2023": "datasets.prepare",
+    "severity_data": "datasets.fremtpl2",
+    "r_sample": "datasets.rsplit",
+    "r_split": "datasets.rsplit",
 }
 
 __all__ = sorted(_EXPORTS)

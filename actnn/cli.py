@@ -4,16 +4,17 @@
 (:mod:`actnn.config`) on the user's own data and saves it; ``actnn predict MODEL_DIR --data FILE
 --out FILE`` writes the data with the model's predictions. Errors are one line on stderr and a
 non-zero exit code; ``--debug`` shows the traceback. Warnings (e.g. exposures above one year,
-:class:`actnn.data.DataWarning`) are one line each on stderr, ``actnn: warning: ...``, each
-distinct message once.
+:class:`actnn.DataWarning`) are one line each on stderr, ``actnn: warning: ...``, each
+distinct message once. TensorFlow is imported only by the commands that fit or load a network:
+``fit`` of a GLM configuration and ``predict`` or ``report`` of saved GLMs do without it.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import os
+import re
 import sys
 import time
 import warnings
@@ -23,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
+
+__all__ = ["main"]
 
 
 @contextlib.contextmanager
@@ -46,7 +49,7 @@ def _warnings_as_lines() -> Iterator[None]:
     shown: set[str] = set()
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
-        text = " ".join(str(message).split())
+        text = _in_cli_words(str(message))
         if text not in shown:
             shown.add(text)
             print(f"actnn: warning: {text}", file=sys.stderr)
@@ -56,8 +59,11 @@ def _warnings_as_lines() -> Iterator[None]:
         yield
 
 
-def _start_tensorflow() -> None:
-    """Import TensorFlow and initialise its devices quietly (the CLI's start-up, not the API's)."""
+def _start_tensorflow(args: argparse.Namespace) -> None:
+    """Import TensorFlow and initialise its devices quietly, before a command that fits or loads a
+    network (the CLI's start-up, not the API's); with ``--debug`` TensorFlow says what it says."""
+    if args.debug:
+        return
     with _native_stderr_silenced():
         import tensorflow as tf
 
@@ -73,6 +79,32 @@ def _data_dir_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _data_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--data`` and ``--sep``, the user's data file (fit, predict, report)."""
+    parser.add_argument("--data", required=True, help=f"{what}: csv, csv.gz or parquet file")
+    parser.add_argument(
+        "--sep", default=",", help="column separator of a csv file (default ','; e.g. ';')"
+    )
+
+
+#: Python keywords in the library's messages, and what says the same on the command line.
+_CLI_WORDS = (
+    (re.compile(r"unseen=['\"]reference['\"]"), "--unseen reference"),
+    (re.compile(r"overwrite=True"), "--overwrite"),
+    (re.compile(r"\bresponse=\.\.\."), "--response COLUMN"),
+    (re.compile(r"\bexposure=\.\.\."), "--exposure COLUMN"),
+    (re.compile(r"\bsep=('[^']*'|\.\.\.)"), r"--sep \1"),
+)
+
+
+def _in_cli_words(message: str) -> str:
+    """A message of the library as one line, its Python keywords as command-line options."""
+    text = " ".join(message.split())
+    for pattern, option in _CLI_WORDS:
+        text = pattern.sub(option, text)
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="actnn", description="Actuarial GLMs that are Keras networks."
@@ -81,11 +113,16 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser(
-        "demo", help="fit GLMs on the embedded synthetic portfolio and write the results"
+        "demo",
+        help="on a synthetic portfolio: an exact GLM, a CANN that starts at it, the balance "
+        "correction, the comparison report and the tariff tables",
     )
     demo.add_argument("--out", default="actnn-demo", help="output folder (default: actnn-demo)")
-    demo.add_argument("--n", type=int, default=200_000, help="policies to simulate")
+    demo.add_argument("--n", type=int, default=100_000, help="policies to simulate")
     demo.add_argument("--seed", type=int, default=1, help="simulation seed")
+    demo.add_argument(
+        "--epochs", type=int, default=None, help="the CANN's maximum epochs (default 60)"
+    )
 
     spl = sub.add_parser(
         "split", help="write a case study's learning and test sets of freMTPL2 as files"
@@ -112,7 +149,7 @@ def _parser() -> argparse.ArgumentParser:
 
     fit = sub.add_parser("fit", help="fit the model a TOML file describes on your data and save it")
     fit.add_argument("config", metavar="CONFIG.toml", help="the model (see actnn.config)")
-    fit.add_argument("--data", required=True, help="learning data: csv, csv.gz or parquet file")
+    _data_arguments(fit, "learning data")
     fit.add_argument("--out", required=True, metavar="MODEL_DIR", help="directory of the model")
     fit.add_argument("--overwrite", action="store_true", help="replace a model saved at --out")
     fit.add_argument(
@@ -123,8 +160,9 @@ def _parser() -> argparse.ArgumentParser:
 
     predict = sub.add_parser("predict", help="write a data file with a saved model's predictions")
     predict.add_argument("model", metavar="MODEL_DIR", help="saved model directory")
-    predict.add_argument("--data", required=True, help="csv, csv.gz or parquet file")
+    _data_arguments(predict, "the policies to price")
     predict.add_argument("--out", required=True, help="output file: .csv, .csv.gz or .parquet")
+    predict.add_argument("--overwrite", action="store_true", help="replace the file at --out")
     predict.add_argument(
         "--column",
         default="prediction",
@@ -147,8 +185,19 @@ def _parser() -> argparse.ArgumentParser:
         "report", help="compare saved models on a data set in one HTML (or Markdown) report"
     )
     report.add_argument("models", nargs="+", metavar="MODEL_DIR", help="saved model directories")
-    report.add_argument("--data", required=True, help="csv, csv.gz or parquet file")
+    _data_arguments(report, "the data to compare the models on")
     report.add_argument("--out", required=True, help="report file: .html (default) or .md")
+    report.add_argument("--overwrite", action="store_true", help="replace the report at --out")
+    report.add_argument(
+        "--response",
+        default=None,
+        help="response column (default: the models')",
+    )
+    report.add_argument(
+        "--exposure",
+        default=None,
+        help="exposure column (default: the models')",
+    )
     report.add_argument("--markdown", action="store_true", help="also write the .md variant")
     report.add_argument("--title", default="Tariff comparison")
     report.add_argument(
@@ -162,11 +211,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def _fit(args: argparse.Namespace) -> None:
     """``actnn fit``: config, then data, then the fit, the saved model and a summary line."""
-    from .config import fit_from_config, in_sample_deviance, load_config
+    from .config import fit_from_config, load_config
     from .persistence import _check_target, save_model
 
     started = time.perf_counter()
     config = load_config(args.config)
+    if config.kind != "glm":
+        _start_tensorflow(args)
     print(f"config {args.config}: {config.describe()}")
     out = Path(args.out)
     if not args.overwrite and out.is_dir() and any(out.iterdir()):
@@ -174,7 +225,7 @@ def _fit(args: argparse.Namespace) -> None:
             f"{out} exists and is not empty: pass --overwrite to replace the model saved there"
         )
     _check_target(out, args.overwrite)  # before the fit, which may take long
-    data = _read_data(args.data)
+    data = _read_data(args.data, args.sep)
     unused = [str(c) for c in data.columns if c not in config.columns]
     print(
         f"read {len(data):,} rows, {data.shape[1]} columns from {args.data}"
@@ -184,7 +235,7 @@ def _fit(args: argparse.Namespace) -> None:
     model = fit_from_config(config, data, verbose=verbose, progress=print, data_name=args.data)
     save_model(model, out, overwrite=args.overwrite)
     print(f"saved to {out}")
-    deviance = in_sample_deviance(config, model, data)
+    deviance = _in_sample_deviance(config, model, data)
     weighted = f", weighted by {config.weights!r}" if config.weights else ""
     print(
         f"done: {config.kind} on {len(data):,} rows, in-sample deviance {deviance:.6g} "
@@ -193,11 +244,21 @@ def _fit(args: argparse.Namespace) -> None:
     )
 
 
-def _read_data(path: str | Path) -> pd.DataFrame:
-    """The table in ``path``, which must have rows."""
-    from .data import read_table
+def _refuse_to_overwrite(files: Sequence[Path], overwrite: bool) -> None:
+    """A FileExistsError naming the files of ``files`` that exist, unless ``overwrite``."""
+    existing = [str(f) for f in files if f.exists()]
+    if existing and not overwrite:
+        raise FileExistsError(
+            f"{', '.join(existing)} exists already: pass --overwrite to replace it, or choose "
+            "another --out"
+        )
 
-    data = read_table(path)
+
+def _read_data(path: str | Path, sep: str = ",") -> pd.DataFrame:
+    """The table in ``path``, which must have rows."""
+    from .tables import read_table
+
+    data = read_table(path, sep=sep)
     if len(data) == 0:
         raise ValueError(f"{path} has no rows (columns: {list(data.columns)})")
     return data
@@ -233,22 +294,17 @@ def _with_predictions(
             f"the model was fitted with the exposure column {fitted.exposure_!r}, which "
             f"{data_name} lacks; it has {list(data.columns)}"
         )
-    options = {}
-    if unseen != "error":
-        if "unseen" not in inspect.signature(model.predict).parameters:
-            raise ValueError(f"--unseen {unseen} is not available for a {type(model).__name__}")
-        options["unseen"] = unseen
     out = data.copy()
-    out[column] = model.predict(data, **options)
+    out[column] = model.predict(data, unseen=unseen)
     if uses_exposure:
-        out[rate_column] = model.predict_frequency(data, **options)
+        out[rate_column] = model.predict_frequency(data, unseen=unseen)
     return out
 
 
 def _predict(args: argparse.Namespace) -> None:
     """``actnn predict``: the data file with the model's predictions, in a new file."""
-    from .data import writable_table, write_table
-    from .persistence import load_model
+    from .persistence import load_model, read_manifest
+    from .tables import writable_table, write_table
 
     started = time.perf_counter()
     data_file, out_file = Path(args.data), Path(args.out)
@@ -257,9 +313,12 @@ def _predict(args: argparse.Namespace) -> None:
     ):
         raise ValueError(f"--out {out_file} is the input file: choose another file")
     writable_table(out_file)  # before the work
+    _refuse_to_overwrite([out_file], args.overwrite)
+    if read_manifest(args.model)["kind"] != "glm":
+        _start_tensorflow(args)
     model = load_model(args.model)
     print(f"loaded the {type(model).__name__} saved in {args.model}")
-    data = _read_data(data_file)
+    data = _read_data(data_file, args.sep)
     print(f"read {len(data):,} rows from {data_file}")
     out = _with_predictions(
         model, data, args.column, args.rate_column, str(data_file), unseen=args.unseen
@@ -272,20 +331,26 @@ def _predict(args: argparse.Namespace) -> None:
 
 def _report(args: argparse.Namespace) -> None:
     """``actnn report``: the models, then the data, checked as at fit, then the report."""
-    from .persistence import load_model
+    from .persistence import load_model, read_manifest
     from .report import write_report
 
+    out = Path(args.out)
+    written = [out] + ([out.with_suffix(".md")] if args.markdown and out.suffix != ".md" else [])
+    _refuse_to_overwrite(written, args.overwrite)
     dirs = [Path(d) for d in args.models]
     names = [d.resolve().name for d in dirs]
     if len(set(names)) != len(names):
         raise ValueError(f"model directories must have distinct names, got {names}")
+    if any(read_manifest(d)["kind"] != "glm" for d in dirs):
+        _start_tensorflow(args)
     models = {name: load_model(d) for name, d in zip(names, dirs, strict=True)}
     print(f"loaded {', '.join(names)}")
-    data = _read_data(args.data)
+    data = _read_data(args.data, args.sep)
     print(f"read {len(data):,} rows from {args.data}")
     # evaluate checks the response, exposure and weights as fit does, each warning given once
     write_report(models, data, args.out, title=args.title, markdown=args.markdown,
-                 features=args.features, data_name=Path(args.data).name)  # fmt: skip
+                 features=args.features, data_name=Path(args.data).name,
+                 response=args.response, exposure=args.exposure)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -297,12 +362,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(args: argparse.Namespace) -> int:
     try:
-        if not args.debug:
-            _start_tensorflow()
+        if args.command == "demo" or (args.command == "reproduce" and args.study != "nsw2018"):
+            _start_tensorflow(args)  # networks (the demo trains a CANN)
         if args.command == "demo":
-            from .demo import run_demo
+            from .studies.demo import run_demo
 
-            run_demo(args.out, n=args.n, seed=args.seed)
+            run_demo(args.out, n=args.n, seed=args.seed, epochs=args.epochs)
         elif args.command == "fit":
             _fit(args)
         elif args.command == "predict":
@@ -310,15 +375,15 @@ def _main(args: argparse.Namespace) -> int:
         elif args.command == "report":
             _report(args)
         elif args.command == "split":
-            from .reproduce import write_split
+            from .datasets.splits import write_split
 
             for path in write_split(args.study, args.data_dir, args.out, suffix="." + args.format):
                 print(f"wrote {path}")
         else:
-            from . import reproduce
+            from . import studies as reproduce
 
             if args.study == "sw2019":
-                from .case_sw2019 import reproduce_sw2019
+                from .studies.sw2019 import reproduce_sw2019
 
                 reproduce_sw2019(
                     args.data_dir, args.out, quick=args.quick, checkpoint_dir=args.checkpoint_dir
@@ -334,10 +399,23 @@ def _main(args: argparse.Namespace) -> int:
     except Exception as exc:  # one clear line for users; the traceback with --debug
         if args.debug:
             raise
-        message = " ".join(str(exc).split("\n")) or type(exc).__name__
+        message = _in_cli_words(str(exc)) or type(exc).__name__
         print(f"actnn: error: {message}", file=sys.stderr)
         return 1
     return 0
+
+
+def _in_sample_deviance(config: Any, model: Any, data: pd.DataFrame) -> float:
+    """Mean unit deviance of ``model`` on ``data`` (weighted by ``config.weights`` if given).
+
+    For Poisson counts with exposure, 100 times it is the average Poisson deviance per policy
+    in Wüthrich's units of 10^-2 (:func:`actnn.metrics.poisson_deviance`).
+    """
+    import pandas as pd
+
+    y = pd.to_numeric(data[config.response]).to_numpy(dtype=float)
+    w = None if config.weights is None else data[config.weights].to_numpy(dtype=float)
+    return model.family_.mean_deviance(y, model.predict(data), w)
 
 
 if __name__ == "__main__":

@@ -5,33 +5,10 @@ portfolio is priced without Python glue code. :func:`load_config` reads and chec
 key, type and combination, before any data is read), :func:`build_model` makes the unfitted model
 and :func:`fit_from_config` fits it on a frame.
 
-The schema (every key but ``kind``, ``response``, the features and the network inputs optional)::
-
-    [model]
-    kind = "cann"               # glm | fnn | cann | localglmnet
-    family = "poisson"          # poisson | gamma | tweedie (default poisson)
-    power = 1.5                 # tweedie only (default 1.5)
-    response = "n_claims"
-    exposure = "years"          # a column; log(exposure) is the offset
-    weights = "n_policies"      # a column of case weights (e.g. claims behind a mean claim size)
-    seed = 1                    # networks: initial weights, validation rows, shuffling
-
-    [[features]]                # glm and cann: the GLM's design, one table per feature
-    kind = "continuous"         # continuous | polynomial | categorical | binned
-    column = "bonus_malus"      # then the fields of the class in actnn.features, e.g.
-    upper = 150                 # lower, upper, log, decimals, mapping = {A = 1, B = 2},
-                                # degree, log_term, reference, edges = [18, 26, inf], labels, name
-
-    [network]                   # fnn, cann and localglmnet: the arguments of actnn.networks
-    hidden = [20, 15, 10]       # activation, embedding_dim (a number, or a table per feature),
-    epochs = 100                # batch_size, learning_rate, validation_fraction, patience,
-    balance_correct = true      # lr_patience, lr_schedule = "cosine", dropout; cann: nested,
-                                # glm_trainable. balance_correct (default true): Wüthrich (2020)
-
-    [network.inputs]            # the network's features (actnn.inputs.NetworkInputs)
-    numeric = ["driver_age", { column = "density", log = true }]   # Continuous fields
-    categorical = ["region"]                                         # Categorical fields
-    scaling = "minmax"          # or "standard"
+Sections: ``[model]`` (kind, family, response, exposure, weights, seed), ``[[features]]`` (the
+GLM's design, one table per feature; glm and cann), ``[network]`` (fnn, cann, localglmnet) and
+``[network.inputs]`` (the network's features). Every key with its type, default and meaning, and
+complete examples: ``docs/config.md``.
 
 A ``cann`` is fitted in two steps: the GLM of ``[[features]]``, then the network on it. Unknown
 sections and keys are errors naming the key, the section and the keys that are valid there; so
@@ -44,21 +21,35 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import pandas as pd
 
-from .data import _check_frame
+from ._config_schema import (
+    _FEATURE_FIELD_TYPES,
+    _INPUTS_KEYS,
+    _MODEL_KEYS,
+    _NETWORK_KEYS,
+    _ONLY_FOR,
+    _POSITIVE,
+    _SECTIONS,
+    _TOP,
+    _TOP_LEVEL,
+    _TYPES,
+)
+from ._utils import Progress
+from ._validation import _check_frame
 from .families import FAMILIES, Family, Tweedie
 from .features import _KINDS as FEATURE_KINDS
 from .features import Categorical, Continuous, Feature, FeatureSpec
 from .glm import GLM
 from .inputs import NetworkInputs
-from .networks import CANN, FNN, LocalGLMnet
+
+if TYPE_CHECKING:
+    from .networks import CANN, FNN, LocalGLMnet
 
 __all__ = [
     "MODEL_KINDS",
@@ -67,110 +58,25 @@ __all__ = [
     "build_glm",
     "build_model",
     "fit_from_config",
-    "in_sample_deviance",
     "load_config",
     "parse_config",
 ]
 
+
 #: The kinds of model a configuration can describe.
 MODEL_KINDS = ("glm", "fnn", "cann", "localglmnet")
-_NETWORK_CLASSES = {"fnn": FNN, "cann": CANN, "localglmnet": LocalGLMnet}
+
+
+#: The networks' classes in actnn.networks, imported (with TensorFlow) only to build a network.
+_NETWORK_CLASSES = {"fnn": "FNN", "cann": "CANN", "localglmnet": "LocalGLMnet"}
+
+
 #: Feature fields that fitting sets: not part of a configuration.
 _FITTED_FIELDS = frozenset({"fitted_levels"})
-
-Progress = Callable[[str], None]
 
 
 class ConfigError(ValueError):
     """A model configuration that cannot be read or does not describe a valid model."""
-
-
-# ---------------------------------------------------------------------- value types
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _list_of(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    return lambda value: isinstance(value, list) and all(check(v) for v in value)
-
-
-#: Type name -> (test, description for errors).
-_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "text": (lambda v: isinstance(v, str), "a string"),
-    "integer": (_is_int, "an integer"),
-    "number": (_is_number, "a number"),
-    "boolean": (lambda v: isinstance(v, bool), "true or false"),
-    "integers": (_list_of(_is_int), "a list of integers"),
-    "numbers": (_list_of(_is_number), "a list of numbers"),
-    "texts": (_list_of(lambda v: isinstance(v, str)), "a list of strings"),
-    "level": (lambda v: isinstance(v, str | int | float), "a string or a number"),
-    "number_table": (
-        lambda v: isinstance(v, dict) and all(_is_number(x) for x in v.values()),
-        "a table of numbers, e.g. {A = 1, B = 2}",
-    ),
-    "embedding_dim": (
-        lambda v: _is_int(v) or (isinstance(v, dict) and all(_is_int(x) for x in v.values())),
-        "an integer, or a table of integers by feature",
-    ),
-    "feature_list": (
-        _list_of(lambda v: isinstance(v, str | dict)),
-        'a list of columns or feature tables, e.g. ["region", { column = "density", log = true }]',
-    ),
-    "table": (lambda v: isinstance(v, dict), "a table"),
-}
-
-_MODEL_KEYS = {
-    "kind": "text",
-    "family": "text",
-    "power": "number",
-    "response": "text",
-    "exposure": "text",
-    "weights": "text",
-    "seed": "integer",
-}
-_NETWORK_KEYS = {
-    "hidden": "integers",
-    "activation": "text",
-    "embedding_dim": "embedding_dim",
-    "epochs": "integer",
-    "batch_size": "integer",
-    "learning_rate": "number",
-    "validation_fraction": "number",
-    "patience": "integer",
-    "lr_patience": "integer",
-    "lr_schedule": "text",
-    "dropout": "number",
-    "balance_correct": "boolean",
-    "nested": "boolean",
-    "glm_trainable": "boolean",
-    "inputs": "table",
-}
-_INPUTS_KEYS = {"numeric": "feature_list", "categorical": "feature_list", "scaling": "text"}
-_FEATURE_FIELD_TYPES = {
-    "kind": "text",
-    "column": "text",
-    "name": "text",
-    "mapping": "number_table",
-    "lower": "number",
-    "upper": "number",
-    "log": "boolean",
-    "decimals": "integer",
-    "degree": "integer",
-    "log_term": "boolean",
-    "reference": "level",
-    "edges": "numbers",
-    "labels": "texts",
-}
-_TOP = "the top level"
-_TOP_LEVEL = {"model": "table", "features": "tables", "network": "table"}
-#: Every section's keys, for the hint "this key belongs in [...]".
-_SECTIONS = {"[model]": _MODEL_KEYS, "[network]": _NETWORK_KEYS, "[network.inputs]": _INPUTS_KEYS}
-_POSITIVE = ("epochs", "batch_size", "learning_rate", "patience", "lr_patience")
-_ONLY_FOR = {"nested": ("cann",), "glm_trainable": ("cann",), "embedding_dim": ("fnn", "cann")}
 
 
 # ---------------------------------------------------------------------- the configuration
@@ -491,6 +397,8 @@ def _check_network_options(options: dict[str, Any], inputs: NetworkInputs, sourc
                 f"got {options['hidden']}"
             )
     if "activation" in options:
+        import keras  # a network's configuration: TensorFlow is imported to fit it anyway
+
         try:
             keras.activations.get(options["activation"])
         except (TypeError, ValueError) as err:
@@ -538,12 +446,15 @@ def build_model(
     """
     if config.kind == "glm":
         return build_glm(config)
+    from . import networks
+
     options = {"seed": config.seed, "verbose": verbose, **config.network}
     if config.kind == "cann":
         if glm is None:
             raise ValueError("a CANN sits on a fitted GLM: pass glm=build_glm(config).fit(...)")
-        return CANN(glm, config.inputs, family=config.family, **options)
-    return _NETWORK_CLASSES[config.kind](config.inputs, config.family, **options)
+        return networks.CANN(glm, config.inputs, family=config.family, **options)
+    network = getattr(networks, _NETWORK_CLASSES[config.kind])
+    return network(config.inputs, config.family, **options)
 
 
 def fit_from_config(
@@ -604,14 +515,3 @@ def fit_from_config(
         model.balance_correct(data)
         say("balance-corrected on the learning data (Wüthrich 2020)")
     return model
-
-
-def in_sample_deviance(config: ModelConfig, model: Any, data: pd.DataFrame) -> float:
-    """Mean unit deviance of ``model`` on ``data`` (weighted by ``config.weights`` if given).
-
-    For Poisson counts with exposure, 100 times it is the average Poisson deviance per policy
-    in Wüthrich's units of 10^-2 (:func:`actnn.scores.poisson_deviance`).
-    """
-    y = pd.to_numeric(data[config.response]).to_numpy(dtype=float)
-    w = None if config.weights is None else data[config.weights].to_numpy(dtype=float)
-    return model.family_.mean_deviance(y, model.predict(data), w)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -179,19 +180,35 @@ class Nagging:
         if not hasattr(self, "members_"):
             raise RuntimeError("this Nagging ensemble is not fitted yet: call fit first")
 
-    def member_predictions(self, data: pd.DataFrame, *, exposure: Any = None) -> np.ndarray:
-        """Predictions ``mu`` of every member, shape ``(M, n)``."""
-        self._check_fitted()
-        return np.stack([m.predict(data, exposure=exposure) for m in self.members_])
+    def member_predictions(
+        self, data: pd.DataFrame, *, exposure: Any = None, unseen: str = "error"
+    ) -> np.ndarray:
+        """Predictions ``mu`` of every member, shape ``(M, n)``; ``unseen`` as in predict."""
+        return self._of_members(lambda m: m.predict(data, exposure=exposure, unseen=unseen))
 
-    def predict(self, data: pd.DataFrame, *, exposure: Any = None) -> np.ndarray:
-        """The nagging predictor: the members' mean ``mu``."""
-        return self.member_predictions(data, exposure=exposure).mean(axis=0)
+    def predict(
+        self, data: pd.DataFrame, *, exposure: Any = None, unseen: str = "error"
+    ) -> np.ndarray:
+        """The nagging predictor: the members' mean ``mu``.
 
-    def predict_frequency(self, data: pd.DataFrame) -> np.ndarray:
+        ``exposure`` and ``unseen`` as in the members' ``predict`` (e.g.
+        :meth:`actnn.networks.FNN.predict`); a warning of the members is given once.
+        """
+        return self.member_predictions(data, exposure=exposure, unseen=unseen).mean(axis=0)
+
+    def predict_frequency(self, data: pd.DataFrame, *, unseen: str = "error") -> np.ndarray:
         """The members' mean expected claims per unit of exposure (their mean ``mu`` otherwise)."""
+        return self._of_members(lambda m: m.predict_frequency(data, unseen=unseen)).mean(axis=0)
+
+    def _of_members(self, predict: Callable[[Any], np.ndarray]) -> np.ndarray:
+        """``predict`` of every member stacked, each distinct warning of theirs given once."""
         self._check_fitted()
-        return np.stack([m.predict_frequency(data) for m in self.members_]).mean(axis=0)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = np.stack([predict(member) for member in self.members_])
+        for category, message in dict.fromkeys((w.category, str(w.message)) for w in caught):
+            warnings.warn(message, category, stacklevel=4)
+        return out
 
     def loss_by_size(
         self,

@@ -2,7 +2,9 @@
 
 Each family exists once for reporting (NumPy, float64) and once for training (Keras ops, any float
 dtype); ``tests/test_families.py`` shows the two agree. All families use the log link
-``eta = log(mu)``, the link of every model in actnn.
+``eta = log(mu)``, the link of every model in actnn. Keras is imported only by the Keras ops
+(``keras_unit_deviance``) and :class:`DevianceLoss` (defined in :mod:`actnn.losses`, importable
+from here), so that fitting and pricing a GLM need no TensorFlow.
 
 Notes
 -----
@@ -23,11 +25,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import keras
 import numpy as np
-from keras import ops
 
-from .data import _rows_message
+from . import _moved
+from ._validation import _rows_message
 
 __all__ = [
     "Family",
@@ -35,7 +36,6 @@ __all__ = [
     "Gamma",
     "Tweedie",
     "get_family",
-    "DevianceLoss",
     "FAMILIES",
 ]
 
@@ -155,6 +155,8 @@ class Poisson(Family):
 
     def keras_unit_deviance(self, y, eta):
         """Poisson unit deviance from ``eta = log(mu)``, in Keras ops."""
+        from keras import ops
+
         # 2 [exp(eta) - y - y eta + y log y]; y log y is 0 at y = 0
         y_log_y = ops.where(y > 0, y * ops.log(ops.where(y > 0, y, ops.ones_like(y))), 0.0)
         return 2.0 * (ops.exp(eta) - y - y * eta + y_log_y)
@@ -191,6 +193,9 @@ class Gamma(Family):
 
     def keras_unit_deviance(self, y, eta):
         """Gamma unit deviance from ``eta = log(mu)``, in Keras ops."""
+        import keras
+        from keras import ops
+
         # 2 [y exp(-eta) - 1 - log y + eta], with log y taken on y clipped to the positive range
         tiny = float(np.finfo(keras.backend.standardize_dtype(y.dtype)).tiny)
         log_y = ops.log(ops.maximum(y, tiny))
@@ -256,6 +261,8 @@ class Tweedie(Family):
 
     def keras_unit_deviance(self, y, eta):
         """Tweedie unit deviance from ``eta = log(mu)``, in Keras ops."""
+        from keras import ops
+
         p = self.power
         return 2.0 * (
             ops.power(y, 2 - p) / ((1 - p) * (2 - p))
@@ -289,59 +296,6 @@ def get_family(family: str | Family) -> Family:
     return FAMILIES[key]()
 
 
-@keras.saving.register_keras_serializable(package="actnn")
-class DevianceLoss(keras.losses.Loss):
-    """Mean unit deviance of a family as a Keras loss.
-
-    Parameters
-    ----------
-    family : str
-        ``"poisson"``, ``"gamma"`` or ``"tweedie"``.
-    power : float, optional
-        Tweedie power, only for ``family="tweedie"``.
-    from_eta : bool
-        If True, ``y_pred`` is the linear predictor ``eta = log(mu)``; otherwise it is ``mu``.
-        Training on ``eta`` is the numerically safe choice.
-
-    Notes
-    -----
-    Keras' built-in ``"poisson"`` loss is ``mu - y log(mu)``: the same minimiser as the Poisson
-    deviance, but not the deviance (no factor 2, no ``y log y`` term). This loss is the deviance,
-    so its value is comparable with the published tables (times 100 for their units of 10^-2).
-    Sample weights passed to ``fit`` weight the unit deviances.
-    """
-
-    def __init__(
-        self,
-        family: str = "poisson",
-        power: float | None = None,
-        from_eta: bool = False,
-        name: str | None = None,
-        reduction: str = "sum_over_batch_size",
-        dtype=None,
-    ):
-        super().__init__(name=name or f"{family}_deviance", reduction=reduction, dtype=dtype)
-        self.family = family
-        self.power = power
-        self.from_eta = from_eta
-        base = get_family(family)
-        self._family = Tweedie(power) if isinstance(base, Tweedie) and power is not None else base
-
-    def call(self, y_true, y_pred):
-        """Unit deviances of a batch, shape ``(n,)``; Keras applies weights and reduction."""
-        # a 1-D y_true (model.fit(x, y)) against an (n, 1) prediction would broadcast to (n, n)
-        y_true = ops.reshape(ops.cast(y_true, y_pred.dtype), ops.shape(y_pred))
-        if self.from_eta:
-            eta = y_pred
-        else:
-            tiny = float(np.finfo(keras.backend.standardize_dtype(y_pred.dtype)).tiny)
-            eta = ops.log(ops.maximum(y_pred, tiny))
-        return ops.squeeze(self._family.keras_unit_deviance(y_true, eta), axis=-1)
-
-    def get_config(self):
-        """The constructor arguments (``family``, ``power``, ``from_eta``, ...) for saving."""
-        config = super().get_config()
-        config.update(
-            family=self.family, power=self.power, from_eta=self.from_eta, dtype=self.dtype
-        )
-        return config
+#: ``actnn.families.DevianceLoss`` (now :class:`actnn.losses.DevianceLoss`, a Keras class:
+#: importing it imports TensorFlow, so only when asked for).
+__getattr__ = _moved.names_of(__name__)

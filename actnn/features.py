@@ -26,30 +26,19 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from .data import DataWarning, _numeric_values, _repeated_columns, _rows_message
+from ._validation import (
+    DataWarning,
+    _check_no_missing,
+    _check_unseen,
+    _listed,
+    _repeated_columns,
+    _rows_message,
+)
+from ._validation import (
+    _column_values as _numeric,
+)
 
-__all__ = [
-    "Feature",
-    "Continuous",
-    "Polynomial",
-    "Categorical",
-    "Binned",
-    "FeatureSpec",
-]
-
-
-#: What predicting does with a row that has no level of a feature (see FeatureSpec.design_matrix).
-_UNSEEN = ("error", "reference")
-
-
-def _numeric(df: pd.DataFrame, column: str) -> np.ndarray:
-    """The column as float64, or a ValueError naming the missing, text and infinite rows."""
-    return _numeric_values(df[column], f"column {column!r}")
-
-
-def _check_unseen(unseen: str) -> None:
-    if unseen not in _UNSEEN:
-        raise ValueError(f"unseen must be one of {_UNSEEN}, got {unseen!r}")
+__all__ = ["Feature", "Continuous", "Polynomial", "Categorical", "Binned", "FeatureSpec"]
 
 
 @dataclass(frozen=True)
@@ -204,12 +193,6 @@ class Polynomial(Feature):
         return np.column_stack(cols)
 
 
-def _check_no_missing(values: pd.Series, column: str) -> None:
-    missing = values.isna().to_numpy()
-    if missing.any():
-        raise ValueError(_rows_message(f"column {column!r}", missing, values, "no value (NaN)"))
-
-
 def _level_codes(
     values: pd.Series, levels: Sequence[Any], column: str, *, unseen: str, reference: Any
 ) -> np.ndarray:
@@ -295,7 +278,7 @@ class _Levelled(Feature):
         """The dummy block, float64 ``(n, len(terms))`` (zeros for the reference level).
 
         ``unseen``: rows without a level (see :meth:`codes`) are an error (``"error"``) or
-        encoded as the reference level with a :class:`~actnn.data.DataWarning`
+        encoded as the reference level with a :class:`~actnn.DataWarning`
         (``"reference"``).
         """
         out = np.empty((len(df), len(self.terms)), order="F")
@@ -323,7 +306,7 @@ class _Levelled(Feature):
         if self.reference is not None and self.reference not in self.levels:
             raise ValueError(
                 f"feature {self.label!r}: reference {self.reference!r} is not a level; "
-                f"levels: {self.levels}"
+                f"levels: {_listed([repr(level) for level in self.levels], 'levels')}"
             )
 
 
@@ -399,7 +382,7 @@ class Categorical(_Levelled):
 
         Missing values are a ``ValueError``. A level not seen by :meth:`fit` is a ``ValueError``
         naming the rows, the unseen and the fitted levels (``unseen="error"``), or is encoded as
-        :attr:`reference_level` with a :class:`~actnn.data.DataWarning` naming the same
+        :attr:`reference_level` with a :class:`~actnn.DataWarning` naming the same
         (``unseen="reference"``).
         """
         return _level_codes(self._values(df), self.levels, self.column, unseen=unseen,
@@ -470,7 +453,7 @@ class Binned(_Levelled):
 
         A value outside ``[edges[0], edges[-1])`` is a ``ValueError`` naming the rows
         (``unseen="error"``), or is encoded as :attr:`reference_level` with a
-        :class:`~actnn.data.DataWarning` (``unseen="reference"``).
+        :class:`~actnn.DataWarning` (``unseen="reference"``).
         """
         x = _numeric(df, self.column)
         codes = np.searchsorted(np.asarray(self.edges), x, side="right") - 1
@@ -574,7 +557,7 @@ class FeatureSpec:
         level not seen by :meth:`fit`) or :class:`Binned` feature (a value outside its classes):
         ``"error"`` (default), a ``ValueError`` naming the column, the rows and the levels;
         ``"reference"``, encode it as the feature's reference level, with a
-        :class:`~actnn.data.DataWarning` naming the same.
+        :class:`~actnn.DataWarning` naming the same.
         """
         if not self.is_fitted:
             raise RuntimeError("the feature specification is not fitted: call .fit(data) first")

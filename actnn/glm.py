@@ -2,50 +2,36 @@
 
 A GLM with log link is a neural network without hidden layer: the design matrix enters one dense
 unit (the linear predictor), the offset is added, and the exponential is the output activation.
-:class:`GLM` builds that network, finds the maximum-likelihood coefficients by Newton's method
-(IRLS, in float64) and writes them into the network's weights, so the same Keras model predicts,
-saves, and later becomes the skip connection of a CANN.
+:class:`GLM` finds the maximum-likelihood coefficients by Newton's method (IRLS, in float64) and
+predicts ``exp(x @ beta + offset)`` with NumPy; its Keras network (``keras_model_``, the
+coefficients in the network's weights) is built when first asked for, e.g. to grow it into a
+network. Fitting, pricing, saving and loading a GLM thus never import TensorFlow.
 """
 
 from __future__ import annotations
 
 import math
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 import pandas as pd
 
-from .data import (
-    DataWarning,
-    _check_frame,
-    _numeric_values,
-    _positive,
-    _repeated_columns,
-    _rows_message,
-    _warn_exposure_over_one,
-)
-from .families import Family, Gamma, Poisson, Tweedie, get_family
+from ._base import _exposure_column, _response_column, _weights_column
+from ._irls import _CHUNK_ROWS, _ETA_MAX, _ETA_MIN, irls
+from ._validation import _listed, _rows_message
+from .families import Family, Poisson, Tweedie, get_family
 from .features import FeatureSpec, _Levelled
+
+if TYPE_CHECKING:
+    import keras
 
 __all__ = ["GLM", "build_glm_network", "irls", "predict_network"]
 
+
 _INTERCEPT = "(Intercept)"
-_CHUNK_ROWS = 1 << 16
-# rows per block of X' W X: small enough for the block to stay in cache (measured: 8,192 rows of
-# 49 columns run 2.5 times faster than 65,536)
-_GRAM_ROWS = 1 << 13
-#: exp(eta) overflows to inf above _ETA_MAX and underflows to 0 below _ETA_MIN (float64).
-_ETA_MAX = math.log(np.finfo(np.float64).max)
-_ETA_MIN = math.log(np.finfo(np.float64).smallest_subnormal)
-#: A change of the deviance within this many epsilons of ``sum w (y + mu) mu / V(mu)`` is
-#: rounding (see :func:`irls`).
-_DEVIANCE_ROUNDINGS = 1000.0
-_EPS = float(np.finfo(np.float64).eps)
 
 
 def build_glm_network(n_terms: int, *, name: str = "glm", dtype: str = "float64") -> keras.Model:
@@ -56,6 +42,10 @@ def build_glm_network(n_terms: int, *, name: str = "glm", dtype: str = "float64"
     ``mu = exp(x @ beta + beta_0 + offset)``. Layers: ``linear_predictor`` (Dense with bias),
     ``eta`` (adds the offset), ``mu`` (exponential activation).
     """
+    import keras
+
+    from . import losses  # noqa: F401  (registers DevianceLoss with Keras, as actnn did at import)
+
     x = keras.Input((n_terms,), name="x", dtype=dtype)
     offset = keras.Input((1,), name="offset", dtype=dtype)
     linear = keras.layers.Dense(1, name="linear_predictor", dtype=dtype)(x)
@@ -77,6 +67,8 @@ def predict_network(
     sees them, which costs the GLM its exactness; calling the model on tensors of the inputs'
     declared dtypes does not.
     """
+    import keras
+
     dtypes = {t.name: t.dtype for t in model.inputs}
     n = len(next(iter(inputs.values())))
     out = []
@@ -89,264 +81,6 @@ def predict_network(
         out.append(keras.ops.convert_to_numpy(model(batch, training=False)))
     result = np.concatenate(out).astype(np.float64)
     return result.reshape(-1) if flatten else result
-
-
-def _weighted_gram(x: np.ndarray, w: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``X' W X`` and ``X' W z``, accumulated over row chunks to bound temporary memory."""
-    p = x.shape[1]
-    gram = np.zeros((p, p))
-    rhs = np.zeros(p)
-    for start in range(0, x.shape[0], _GRAM_ROWS):
-        sl = slice(start, start + _GRAM_ROWS)
-        sw = np.sqrt(w[sl])
-        xs = x[sl] * sw[:, None]
-        gram += xs.T @ xs
-        rhs += xs.T @ (z[sl] * sw)
-    return gram, rhs
-
-
-def _solve_spd(gram: np.ndarray, rhs: np.ndarray, terms: list[str]) -> np.ndarray:
-    """Solve ``gram @ b = rhs`` for a symmetric positive definite ``gram`` (equilibrated)."""
-    d = np.sqrt(np.diag(gram))
-    if (d == 0).any():
-        dead = [t for t, di in zip(terms, d, strict=True) if di == 0]
-        raise ValueError(
-            f"the design matrix has columns without information (no data or zero weight): {dead}"
-        )
-    scaled = gram / np.outer(d, d)
-    eig = np.linalg.eigvalsh(scaled)
-    if eig[0] <= 1e-13 * eig[-1]:
-        _, vecs = np.linalg.eigh(scaled)
-        weak = np.argsort(-np.abs(vecs[:, 0]))[:4]
-        raise ValueError(
-            "the design matrix is rank deficient (aliased terms), near-dependent terms: "
-            f"{[terms[i] for i in weak]}"
-        )
-    chol = np.linalg.cholesky(scaled)
-    b = np.linalg.solve(chol.T, np.linalg.solve(chol, rhs / d))
-    return b / d
-
-
-def _working_weights(
-    family: Family, y: np.ndarray, mu: np.ndarray, w: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Working weights ``W``, working residuals ``r`` of an IRLS step, and whether it is Newton's.
-
-    The step solves ``X' W X b = X' W z`` with ``z = eta - offset + r``. For a log link the
-    score of a row in ``eta`` is ``s = w (y - mu) mu / V(mu)``; Newton's method takes ``W`` as
-    minus its derivative (the observed information) and ``r = s / W``. For ``V(mu) = mu^p``
-    that is ``W = w mu^(1-p) a`` and ``r = (y - mu) / a`` with ``a = (2 - p) mu + (p - 1) y``,
-    which is > 0 for ``1 <= p <= 2``. Fisher scoring (the expected information) takes
-    ``W = w mu^2 / V(mu)``, ``r = (y - mu) / mu``: the same for Poisson (``p = 1``, the
-    canonical link), and the fall-back for a family of unknown variance power.
-    """
-    fisher = w * mu**2 / family.unit_variance(mu)
-    if family.canonical_log_link:
-        return fisher, (y - mu) / mu, True
-    if isinstance(family, Gamma | Tweedie):
-        p = 2.0 if isinstance(family, Gamma) else family.power
-        a = (2.0 - p) * mu + (p - 1.0) * y
-        return fisher / mu * a, (y - mu) / a, True
-    return fisher, (y - mu) / mu, False
-
-
-def irls(
-    x: np.ndarray,
-    y: np.ndarray,
-    family: Family,
-    *,
-    offset: np.ndarray | None = None,
-    weights: np.ndarray | None = None,
-    terms: list[str] | None = None,
-    tol: float = 1e-12,
-    coef_tol: float = 1e-11,
-    max_iter: int = 100,
-) -> dict[str, Any]:
-    """Maximum-likelihood coefficients of a log-link GLM by Newton's method (IRLS).
-
-    Parameters
-    ----------
-    x : ndarray of shape (n, p)
-        Design matrix including the intercept column.
-    y : ndarray of shape (n,)
-        Response.
-    family : Family
-        Distribution family (log link).
-    offset, weights : ndarray of shape (n,), optional
-        Offset on the link scale and prior (case) weights.
-    tol : float
-        Convergence needs the relative change of the deviance, ``|D - D_old| / (|D| + 0.1)``,
-        below ``tol`` (R's criterion, with a tighter default than R's 1e-8; a change within
-        the deviance's rounding counts as none, see Notes) ...
-    coef_tol : float
-        ... and the coefficients within ``coef_tol`` of the solution, in the scale
-        ``|b_new - b_old| / (|b_new| + 1)``: either the last step is below it, or the distance
-        still to go, estimated from the ratio ``r`` of the last two steps, is. Newton's method
-        converges quadratically: the estimate ``step r^2`` saves the last, confirming
-        iteration. For a family of unknown variance power (Fisher scoring, which converges
-        only linearly for a non-canonical link and where a small deviance change can hide
-        coefficients still moving) it is the geometric tail ``step r / (1 - r)``.
-
-    Returns
-    -------
-    dict
-        ``coef``, ``cov_unscaled`` (``(X' W X)^-1`` with the Fisher weights
-        ``W = w mu^2 / V(mu)``, the expected information that R and statsmodels report),
-        ``deviance``, ``n_iter``, ``mu`` (the fitted means).
-
-    Notes
-    -----
-    Each step solves a weighted least-squares problem with working weights ``W`` and working
-    response ``z = eta - offset + r``: Newton's method on the log-likelihood in the
-    coefficients, with the observed information. For ``V(mu) = mu^p`` that is
-    ``W = w mu^(1-p) a`` and ``r = (y - mu) / a`` with ``a = (2 - p) mu + (p - 1) y``. For
-    Poisson (``p = 1``), whose log link is canonical, it is Fisher scoring (``W = w mu``); for
-    Gamma it is ``W = w y / mu`` instead of Fisher scoring's ``W = w``. The deviance of the
-    Poisson, Gamma and Tweedie families is convex in ``eta`` (``W > 0``), so Newton's step is a
-    descent step. Fisher scoring can converge very slowly for Gamma when ``y / mu`` is far from
-    1 on some rows; Newton's method converges quadratically near the solution.
-
-    The start is the homogeneous model (intercept at the weighted mean); a step that increases
-    the deviance is halved, as in R's ``glm.fit``. Near a fit the terms of each unit deviance
-    cancel, and the computed deviance is exact only to about ``3 / ((p - 1)(2 - p))``
-    epsilons of ``(y + mu) mu / V(mu)`` per row for Tweedie (``log(mu)`` epsilons of ``y + mu``
-    for Poisson, fewer for Gamma): a change of the deviance within 1,000 epsilons of
-    ``sum w (y + mu) mu / V(mu)`` is rounding, not a rise that fails a step nor a change that
-    delays convergence. Data the model reproduces exactly (deviance 0) thus converge.
-    """
-    n, p = x.shape
-    terms = terms or [f"x{j}" for j in range(p)]
-    off = np.zeros(n) if offset is None else np.asarray(offset, dtype=np.float64)
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-    coef = np.zeros(p)
-    # intercept at the homogeneous MLE: sum w y = sum w exp(b0 + offset)
-    coef[0] = math.log(np.sum(w * y) / np.sum(w * np.exp(off)))
-    eta = x @ coef + off
-    dev = family.deviance(y, np.exp(eta), w)
-    n_iter, converged, prev_step = 0, False, np.inf
-    while n_iter < max_iter:
-        n_iter += 1
-        mu = np.exp(eta)
-        working_w, residual, newton = _working_weights(family, y, mu, w)
-        gram, rhs = _weighted_gram(x, working_w, eta - off + residual)
-        new = _solve_spd(gram, rhs, terms)
-        # the rounding of the deviance (see Notes)
-        scale = float(np.sum(w * (y + mu) * mu / family.unit_variance(mu)))
-        rounding = _DEVIANCE_ROUNDINGS * _EPS * scale
-        for _ in range(30):
-            eta_new = x @ new + off
-            # a trial step far out can overflow exp or divide by mu = 0: it is halved
-            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-                dev_new = family.deviance(y, np.exp(eta_new), w)
-            # a rise within the rounding of the deviance is not a failed step
-            if np.isfinite(dev_new) and dev_new <= dev * (1 + 1e-10) + rounding:
-                break
-            new = (new + coef) / 2
-        else:
-            raise FloatingPointError("IRLS step halving failed: the deviance does not decrease")
-        step = float(np.max(np.abs(new - coef) / (np.abs(new) + 1.0)))
-        # distance still to go, estimated from the contraction r of the steps: step r^2 for
-        # Newton's method (quadratic convergence), else the geometric tail step r / (1 - r)
-        rate = step / prev_step
-        if rate >= 1.0:
-            remaining = np.inf
-        elif newton:
-            remaining = step * rate**2
-        else:
-            remaining = step * rate / (1.0 - rate)
-        converged = max(abs(dev_new - dev) - rounding, 0.0) / (abs(dev_new) + 0.1) < tol and (
-            min(step, remaining) < coef_tol
-        )
-        coef, eta, dev, prev_step = new, eta_new, dev_new, step
-        if converged:
-            break
-    if not converged:
-        raise RuntimeError(f"IRLS did not converge in {max_iter} iterations (deviance {dev})")
-    # (X' W X)^-1 with Fisher weights: for the canonical link the last step's, as R's glm.fit
-    # (at convergence they differ from the solution's by less than the last coefficient step);
-    # otherwise the steps had other weights (observed information), so those of the solution
-    if not family.canonical_log_link:
-        mu = np.exp(eta)
-        gram, _ = _weighted_gram(x, w * mu**2 / family.unit_variance(mu), np.zeros(n))
-    return {
-        "coef": coef,
-        "cov_unscaled": np.linalg.inv(gram),
-        "deviance": dev,
-        "n_iter": n_iter,
-        "mu": np.exp(eta),
-    }
-
-
-def _column(data: pd.DataFrame, value: Any, what: str) -> tuple[np.ndarray, str | None]:
-    """A column given by name, or an array of the data's length, as finite float64 values.
-
-    Returns the values and the column's name (None for an array). Errors name the column (or
-    ``what`` for an array) and the rows with no value, text or an infinite value.
-    """
-    _check_frame(data, "data")
-    if isinstance(value, str):
-        if value not in data.columns:
-            raise ValueError(f"{what} column {value!r} is not in the data; it has {list(data)}")
-        if _repeated_columns(data, [value]):
-            raise ValueError(f"the data has the {what} column {value!r} more than once")
-        return _numeric_values(data[value], f"{what} column {value!r}"), value
-    if isinstance(value, pd.Series) and not value.index.equals(data.index):
-        raise ValueError(
-            f"{what} is a Series whose index differs from the data's: pass the name of a column "
-            "of the data, or an array (Series.to_numpy()) in the data's row order"
-        )
-    arr = np.asarray(value).reshape(-1)
-    if len(arr) != len(data):
-        raise ValueError(f"{what} has {len(arr)} values but the data has {len(data)} rows")
-    return _numeric_values(pd.Series(arr, index=data.index), what), None
-
-
-def _label(what: str, name: str | None) -> str:
-    """How a response, exposure or weights is named in messages: its column, if it has one."""
-    return what if name is None else f"{what} column {name!r}"
-
-
-def _response_column(
-    data: pd.DataFrame, response: Any, family: Family
-) -> tuple[np.ndarray, str | None]:
-    """The response (a column name or an array) checked for the family: values and name.
-
-    Values outside the family's support are a ValueError; non-integer values of a Poisson
-    response a DataWarning (the fit is then a quasi-Poisson fit).
-    """
-    y, name = _column(data, response, "response")
-    label = _label("response", name)
-    y = family.check_response(y, label)
-    if isinstance(family, Poisson):
-        fraction = y != np.floor(y)
-        if fraction.any():
-            warnings.warn(
-                f"{_rows_message(label, fraction, y, 'a value that is not a whole number')}; the "
-                "Poisson family is for claim counts. The fit goes on as a quasi-Poisson fit (the "
-                "coefficients and predictions are valid, the AIC is not)",
-                DataWarning,
-                stacklevel=3,
-            )
-    return y, name
-
-
-def _exposure_column(data: pd.DataFrame, exposure: Any) -> tuple[np.ndarray | None, str | None]:
-    """The exposure (a column name, an array or None): values > 0 and name; > 1 is warned of."""
-    if exposure is None:
-        return None, None
-    v, name = _column(data, exposure, "exposure")
-    label = _label("exposure", name)
-    _positive(v, label)
-    _warn_exposure_over_one(v, label)
-    return v, name
-
-
-def _weights_column(data: pd.DataFrame, weights: Any) -> tuple[np.ndarray | None, str | None]:
-    """The case weights (a column name, an array or None): values > 0 and name."""
-    if weights is None:
-        return None, None
-    w, name = _column(data, weights, "weights")
-    return _positive(w, _label("weights", name)), name
 
 
 def _check_levels_have_response(
@@ -368,8 +102,9 @@ def _check_levels_have_response(
             problems.append(_rows_message(f"column {f.column!r}", codes == k, data[f.column], what))
     if problems:
         raise ValueError(
-            "; ".join(problems) + ". The maximum-likelihood coefficient of such a level is -inf "
-            "and the fit cannot converge: merge the level with another one"
+            _listed(problems, "levels whose response is 0 on all their rows", separator="; ")
+            + ". The maximum-likelihood coefficient of such a level is -inf and the fit cannot "
+            "converge: merge the level with another one"
         )
 
 
@@ -434,16 +169,17 @@ class GLM:
         dispersion of the Gamma family, whose log-likelihood uses ``phi = D / sum(w)``; ``-inf``
         for a Gamma fit with deviance 0, see :meth:`~actnn.families.Gamma.loglik`).
     keras_model_ : keras.Model
-        The network (see :func:`build_glm_network`) holding the coefficients.
+        The network (see :func:`build_glm_network`) holding the coefficients, built (and
+        TensorFlow imported) when first asked for.
     n_iter_ : int
         IRLS iterations.
     fit_seconds_ : float
-        Wall time of the fit (design matrix, IRLS, network).
+        Wall time of the fit (design matrix, IRLS).
 
     Examples
     --------
     >>> from actnn import GLM, simulate_mtpl
-    >>> from actnn.presets import get_preset
+    >>> from actnn import get_preset
     >>> df = simulate_mtpl(20_000, seed=1)
     >>> glm = GLM(get_preset("nsw2018_glm1")).fit(df, "ClaimNb", exposure="Exposure")
     >>> mu = glm.predict(df)  # expected claim counts, exposure included
@@ -475,7 +211,7 @@ class GLM:
         exposure: str | np.ndarray | None = None,
         weights: str | np.ndarray | None = None,
     ) -> GLM:
-        """Fit by IRLS and write the coefficients into the Keras network.
+        """Fit by IRLS: the coefficients, their standard errors and the fit statistics.
 
         Parameters
         ----------
@@ -506,7 +242,7 @@ class GLM:
 
         Warns
         -----
-        actnn.data.DataWarning
+        actnn.DataWarning
             Exposure > 1 (years are expected) and, for Poisson, a response that is not a whole
             number.
         """
@@ -548,12 +284,30 @@ class GLM:
         cov = self.dispersion_ * sol["cov_unscaled"]
         self.cov_params_ = pd.DataFrame(cov, index=terms, columns=terms)
         self.bse_ = pd.Series(np.sqrt(np.diag(cov)), index=terms, name="std_error")
-        self.keras_model_ = build_glm_network(x.shape[1] - 1, name=self._keras_name())
-        self.keras_model_.get_layer("linear_predictor").set_weights(
-            [sol["coef"][1:, None], sol["coef"][:1]]
-        )
+        self._keras_model = None  # the network of the previous fit, if any, is stale
         self.fit_seconds_ = time.perf_counter() - started
         return self
+
+    @property
+    def keras_model_(self) -> keras.Model:
+        """The Keras network of the fitted GLM, built (importing TensorFlow) when first asked for.
+
+        The network of :func:`build_glm_network` with the coefficients as the weights of its
+        ``linear_predictor`` layer (kernel ``coef_[1:]``, bias ``coef_[0]``), in float64: it
+        predicts what :meth:`predict` does. Built once per fit and kept.
+        """
+        if not hasattr(self, "coef_"):  # an AttributeError, as for the other fitted attributes
+            raise AttributeError("this GLM is not fitted yet: it has no keras_model_")
+        if getattr(self, "_keras_model", None) is None:
+            coef = self.coef_.to_numpy()
+            model = build_glm_network(len(coef) - 1, name=self._keras_name())
+            model.get_layer("linear_predictor").set_weights([coef[1:, None], coef[:1]])
+            self._keras_model = model
+        return self._keras_model
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a pickle or copy holds the coefficients, not the network (rebuilt from them if asked)
+        return {k: v for k, v in self.__dict__.items() if k != "_keras_model"}
 
     def _keras_name(self) -> str:
         raw = self.name or self.features.name or "glm"
@@ -612,7 +366,7 @@ class GLM:
         exposure: str | np.ndarray | None = None,
         unseen: str = "error",
     ) -> np.ndarray:
-        """Expected response ``mu`` from the Keras network.
+        """Expected response ``mu = exp(x @ beta + offset)``.
 
         For a model fitted with exposure these are expected claim counts,
         ``mu = exposure * frequency``; the exposure is the column named at fit unless given.
@@ -622,21 +376,23 @@ class GLM:
         level not seen at fit) or of a binned one (a value outside its classes): ``"error"``
         (default) raises a ``ValueError`` naming the column, the rows, the unseen and the fitted
         levels; ``"reference"`` predicts the row at the feature's reference level (relativity
-        1) and warns (:class:`~actnn.data.DataWarning`) naming the same.
+        1) and warns (:class:`~actnn.DataWarning`) naming the same.
 
         A prediction that is not a finite number > 0 (``exp(eta)`` overflows above
         ``eta = 709.78``, e.g. for a numeric feature far outside the learning data's range) is a
         ``ValueError`` naming the rows, their ``eta`` and the largest term of each.
+
+        The computation is the network's (``keras_model_``), in float64 with NumPy: the
+        linear predictor ``x @ beta[1:] + beta[0]``, plus the offset, then ``exp``.
         """
         self._check_fitted()
         inputs = self.network_inputs(data, exposure=exposure, unseen=unseen)
-        mu = predict_network(self.keras_model_, inputs)
+        x = np.asarray(inputs["x"], dtype=np.float64)
         coef = self.coef_.to_numpy()
-        return _check_mu(
-            mu,
-            lambda rows: coef[0] + inputs["x"][rows] @ coef[1:] + inputs["offset"][rows, 0],
-            lambda rows: self._largest_terms(inputs["x"][rows]),
-        )
+        eta = (x @ coef[1:] + coef[0]) + inputs["offset"][:, 0]
+        with np.errstate(over="ignore", under="ignore"):  # overflow: the error of _check_mu
+            mu = np.exp(eta)
+        return _check_mu(mu, lambda rows: eta[rows], lambda rows: self._largest_terms(x[rows]))
 
     def _largest_terms(self, x: np.ndarray) -> list[str]:
         """For each row of the design matrix ``x``: the term adding most to ``|eta|``."""

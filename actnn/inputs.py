@@ -23,12 +23,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .features import Categorical, Continuous, FeatureSpec, _check_unseen
+from ._validation import _check_unseen
+from .features import Categorical, Continuous, FeatureSpec
 
 __all__ = ["NetworkInputs", "NUMERIC"]
 
+
 #: Name of the network input holding the scaled numeric features.
 NUMERIC = "numeric"
+
 
 _SCALINGS = ("minmax", "standard")
 
@@ -124,7 +127,7 @@ class NetworkInputs:
 
         ``unseen``: a categorical level not seen by :meth:`fit` is a ``ValueError`` naming the
         column, the rows and the levels (``"error"``), or is given the code of the feature's
-        reference level with a :class:`~actnn.data.DataWarning` (``"reference"``); see
+        reference level with a :class:`~actnn.DataWarning` (``"reference"``); see
         :meth:`actnn.features.Categorical.codes`.
         """
         if not self.is_fitted:

@@ -252,8 +252,9 @@ def embedding_table(model: Any) -> pd.DataFrame:
     DataFrame
         ``feature``, ``level``, and ``dim_1``, ``dim_2``, ... (the embedding coordinates).
     """
-    keras_model = getattr(model, "keras_model_", None)
     inputs = getattr(model, "inputs_", None)
+    # only a network has inputs_ (a GLM would build its network, with TensorFlow, for nothing)
+    keras_model = None if inputs is None else getattr(model, "keras_model_", None)
     if keras_model is None or inputs is None:
         raise TypeError(
             f"{type(model).__name__} has no learned embeddings (a fitted FNN or CANN has)"

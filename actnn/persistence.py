@@ -3,14 +3,19 @@
 A saved model is a directory::
 
     actnn_model.json   the manifest (below)
-    model.keras        the Keras network (GLM, FNN, CANN, LocalGLMnet)
+    model.keras        the Keras network (FNN, CANN, LocalGLMnet)
     glm/               a CANN's GLM, itself a saved model
     members/<seed>/    the members of a Nagging ensemble, each a saved model
+
+A GLM is its manifest alone: its coefficients are there, and its Keras network is rebuilt from
+them when asked for, so that saving and loading a GLM need no TensorFlow. Format version 1 also
+saved a GLM's network as ``model.keras``; such a directory still loads (the file is not read: the
+network holds the coefficients of the manifest).
 
 The manifest is a JSON object:
 
 - ``format_version`` (int): the layout of the directory; this actnn reads up to
-  :data:`FORMAT_VERSION`;
+  :data:`FORMAT_VERSION` (2: a GLM without ``model.keras``; 1: with it);
 - ``kind``: ``"glm"``, ``"fnn"``, ``"cann"``, ``"localglmnet"`` or ``"nagging"``;
   ``class``: the Python class, for the reader;
 - ``versions``: Python, actnn, NumPy, pandas, TensorFlow and Keras at saving;
@@ -30,6 +35,7 @@ the saved model's.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import math
@@ -38,20 +44,20 @@ import uuid
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import pandas as pd
 
 from . import __version__
-from .ensemble import Nagging
+from ._utils import versions
 from .families import Family, Tweedie, get_family
 from .features import FeatureSpec
-from .glm import GLM
 from .inputs import NetworkInputs
-from .networks import CANN, FNN, LocalGLMnet
-from .reproduce import versions
-from .training import History
+
+if TYPE_CHECKING:
+    import keras
+
+    from .training import History
 
 __all__ = [
     "FORMAT_VERSION",
@@ -62,23 +68,44 @@ __all__ = [
     "save_model",
 ]
 
-#: The directory layout this actnn writes, and the newest it reads.
-FORMAT_VERSION = 1
+
+#: The directory layout this actnn writes, and the newest it reads (2: a GLM has no model.keras).
+FORMAT_VERSION = 2
+
+
 #: Name of the manifest in a model directory.
 MANIFEST = "actnn_model.json"
+
+
 KERAS_FILE = "model.keras"
+
+
 GLM_DIR = "glm"
+
+
 MEMBERS_DIR = "members"
 
-Model = GLM | FNN | CANN | LocalGLMnet | Nagging
 
-_KINDS: dict[str, type] = {
-    "glm": GLM,
-    "fnn": FNN,
-    "cann": CANN,
-    "localglmnet": LocalGLMnet,
-    "nagging": Nagging,
+#: A GLM, FNN, CANN, LocalGLMnet or Nagging ensemble.
+Model = Any
+
+#: The kinds of model saved, by the module and name of their class. The classes are imported
+#: only when a model of their kind is loaded: this module imports no model module (the models
+#: import it to save themselves), and saving or loading a GLM imports no network (and no
+#: TensorFlow).
+_KINDS: dict[str, tuple[str, str]] = {
+    "glm": ("actnn.glm", "GLM"),
+    "fnn": ("actnn.networks", "FNN"),
+    "cann": ("actnn.networks", "CANN"),
+    "localglmnet": ("actnn.networks", "LocalGLMnet"),
+    "nagging": ("actnn.ensemble", "Nagging"),
 }
+
+
+def _model_class(kind: str) -> type:
+    module, name = _KINDS[kind]
+    return getattr(importlib.import_module(module), name)
+
 
 _NETWORK_FITTED = (
     "inputs_",
@@ -91,6 +118,7 @@ _NETWORK_FITTED = (
     "balance_corrected_",
     "fit_seconds_",
 )
+
 
 #: The fitted attributes saved in the manifest, by kind (the Keras network is saved apart).
 _FITTED: dict[str, tuple[str, ...]] = {
@@ -120,8 +148,10 @@ _FITTED: dict[str, tuple[str, ...]] = {
     "nagging": ("resumed_",),
 }
 
+
 #: Constructor arguments not in ``params``: a CANN's GLM is saved in ``glm/``, callables not at all.
 _UNSAVED_PARAMS = frozenset({"glm", "make_member", "progress"})
+
 
 #: Packages whose version can change predictions: a difference is warned about on loading.
 _CHECKED_VERSIONS = ("actnn", "numpy", "tensorflow", "keras")
@@ -192,10 +222,16 @@ _CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "bse_": (_series_to_json, _series_from_json),
     "glm_coef_": (_series_to_json, _series_from_json),
     "cov_params_": (_frame_to_json, _frame_from_json),
-    "history_": (History.to_dict, lambda data: History(**data)),
+    "history_": (lambda history: history.to_dict(), lambda data: _history(data)),
     "aic_": (_float_to_json, float),
     "checkpoint_dir": (lambda path: None if path is None else str(path), lambda path: path),
 }
+
+
+def _history(data: dict[str, Any]) -> History:
+    from .training import History  # a network's: TensorFlow is imported to load it anyway
+
+    return History(**data)
 
 
 def _encode(name: str, value: Any) -> Any:
@@ -223,18 +259,23 @@ def _constructor_names(cls: type) -> list[str]:
 
 # ---------------------------------------------------------------------- saving
 def _kind_of(model: Any) -> str:
-    for kind, cls in _KINDS.items():
-        if type(model) is cls:
+    """The kind of the model's class or of the nearest actnn class it derives from (by name:
+    no model module is imported)."""
+    by_class = {where: kind for kind, where in _KINDS.items()}
+    for cls in type(model).__mro__:
+        kind = by_class.get((cls.__module__, cls.__qualname__))
+        if kind is not None:
             return kind
-    valid = ", ".join(cls.__name__ for cls in _KINDS.values())
+    valid = ", ".join(name for _, name in _KINDS.values())
     raise TypeError(f"cannot save a {type(model).__name__}: actnn saves {valid}")
 
 
 def _write(model: Model, directory: Path) -> None:
     """Write the fitted ``model`` into the existing empty ``directory``; the manifest comes last."""
     kind = _kind_of(model)
-    saved_apart = "members_" if kind == "nagging" else "keras_model_"
-    missing = [name for name in (*_FITTED[kind], saved_apart) if not hasattr(model, name)]
+    # a GLM's network is rebuilt from its coefficients (asking for it would build it)
+    saved_apart = {"nagging": ("members_",), "glm": ()}.get(kind, ("keras_model_",))
+    missing = [name for name in (*_FITTED[kind], *saved_apart) if not hasattr(model, name)]
     if missing:
         raise RuntimeError(
             f"cannot save this {type(model).__name__}: it is not fitted (missing {missing}); "
@@ -245,7 +286,7 @@ def _write(model: Model, directory: Path) -> None:
             member_dir = directory / MEMBERS_DIR / str(member.seed)
             member_dir.mkdir(parents=True)
             _write(member, member_dir)
-    else:
+    elif kind != "glm":
         model.keras_model_.save(directory / KERAS_FILE)
     if kind == "cann":
         (directory / GLM_DIR).mkdir()
@@ -398,6 +439,8 @@ def _warn_versions(directory: Path, saved: dict[str, str]) -> None:
 
 
 def _load_keras(directory: Path) -> keras.Model:
+    import keras
+
     file = directory / KERAS_FILE
     if not file.is_file():
         raise ModelFormatError(
@@ -422,7 +465,7 @@ def _load_part(directory: Path, kinds: tuple[str, ...]) -> Any:
 
 def _load(directory: Path, manifest: dict[str, Any]) -> Model:
     kind = manifest["kind"]
-    cls = _KINDS[kind]
+    cls = _model_class(kind)
     try:
         params = {name: _decode(name, value) for name, value in manifest["params"].items()}
         if kind == "cann":
@@ -449,7 +492,7 @@ def _load(directory: Path, manifest: dict[str, Any]) -> Model:
             raise ModelFormatError(
                 f"{directory}: the members have seeds {seeds}, expected {model.seeds}"
             )
-    else:
+    elif kind != "glm":  # a GLM builds its network from coef_ (format 1's model.keras is unread)
         model.keras_model_ = _load_keras(directory)
     model.saved_versions_ = manifest.get("versions", {})
     return model
@@ -476,7 +519,7 @@ def load_model(path: str | Path) -> Model:
     ModelFormatError
         If ``path`` does not exist, is not an actnn model directory, its manifest is not valid
         JSON or was written by a newer actnn, the kind of model is unknown, or a file of it
-        (e.g. ``model.keras``) is missing or unreadable.
+        (e.g. a network's ``model.keras``) is missing or unreadable.
 
     Warns
     -----

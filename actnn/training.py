@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import keras
@@ -20,7 +21,7 @@ import tensorflow as tf
 
 from .families import Family
 
-__all__ = ["History", "train", "TrainingStopped"]
+__all__ = ["History", "train", "run_epochs", "TrainingStopped"]
 
 
 class TrainingStopped(FloatingPointError):
@@ -154,7 +155,8 @@ def train(
     Raises
     ------
     TrainingStopped
-        If the training loss turns NaN or infinite; the model then holds the best weights.
+        If the training or validation loss turns NaN or infinite; the model then holds the best
+        weights.
 
     Warns
     -----
@@ -211,53 +213,112 @@ def train(
 
     if lr_schedule not in (None, "cosine"):
         raise ValueError(f"lr_schedule must be None or 'cosine', got {lr_schedule!r}")
-    initial_lr = float(optimizer.learning_rate)
     rng = np.random.default_rng(seed)
-    history = History()
-    # (monitored loss, weights, epoch): replaced in one assignment, after the epoch is recorded
-    best = (np.inf, [w.copy() for w in eta_model.get_weights()], None)
-    waited = 0
     bar = keras.utils.Progbar(epochs, unit_name="epoch") if verbose else None
-    finished = 0
+
+    def train_epoch(epoch: int) -> float:
+        # the permutation, continued cyclically to fill the last batch (those rows weigh 0)
+        order = np.resize(rng.permutation(n).astype(np.int32), steps * batch_size)
+        return float(run_epoch(tf.constant(order)))
+
+    def report(epoch: int, history: History) -> None:
+        if bar is not None:
+            values = [("loss", history.loss[-1])]
+            values += [("val_loss", history.val_loss[-1])] if history.val_loss else []
+            bar.update(epoch + 1, values=values)
+
+    return run_epochs(
+        train_epoch,
+        None if evaluate is None else lambda: float(evaluate()),
+        get_weights=lambda: [w.copy() for w in eta_model.get_weights()],
+        set_weights=eta_model.set_weights,
+        get_learning_rate=lambda: float(optimizer.learning_rate),
+        set_learning_rate=optimizer.learning_rate.assign,
+        epochs=epochs,
+        patience=patience,
+        lr_patience=lr_patience,
+        lr_factor=lr_factor,
+        lr_schedule=lr_schedule,
+        on_epoch_end=report,
+        stacklevel=2,
+    )
+
+
+def run_epochs(
+    train_epoch: Callable[[int], float],
+    validate: Callable[[], float] | None,
+    *,
+    get_weights: Callable[[], list[np.ndarray]],
+    set_weights: Callable[[list[np.ndarray]], None],
+    get_learning_rate: Callable[[], float],
+    set_learning_rate: Callable[[float], None],
+    epochs: int,
+    patience: int | None,
+    lr_patience: int | None,
+    lr_factor: float,
+    lr_schedule: str | None,
+    on_epoch_end: Callable[[int, History], None] | None = None,
+    stacklevel: int = 1,
+) -> History:
+    """The loop over the epochs that every actnn trainer runs (in memory and streaming).
+
+    Each epoch: the cosine learning rate (``lr_schedule="cosine"``), ``train_epoch(epoch)`` (the
+    mean training loss), ``validate()`` (the loss monitored for early stopping; without it, the
+    training loss), the record in :class:`History`, the best weights so far, the learning-rate
+    reduction after ``lr_patience`` epochs without a better monitored loss, ``on_epoch_end`` (the
+    progress), and early stopping after ``patience`` such epochs (only with ``validate``). At the
+    end the weights of the best epoch are restored.
+
+    A NaN or infinite training or validation loss restores the best weights and raises
+    :class:`TrainingStopped`. A ``KeyboardInterrupt`` drops the epoch in progress, restores the
+    best weights, marks ``History.interrupted`` and warns (``stacklevel`` counted from the
+    caller of this function's caller).
+    """
+    history = History()
+    initial_lr = get_learning_rate()
+    # (monitored loss, weights, epoch): replaced in one assignment, after the epoch is recorded
+    best = (math.inf, get_weights(), None)
+    waited = finished = 0
+
+    def stop(what: str, value: float, epoch: int) -> TrainingStopped:
+        set_weights(best[1])
+        return TrainingStopped(
+            f"the {what} loss became {value} in epoch {epoch + 1}; the weights of epoch "
+            f"{best[2] or 0} (the best so far) are restored. Lower the learning rate or check "
+            "the inputs for extreme values."
+        )
+
     try:
         for epoch in range(epochs):
             started = time.perf_counter()
             if lr_schedule == "cosine":
-                optimizer.learning_rate.assign(
-                    initial_lr * (1 + math.cos(math.pi * epoch / epochs)) / 2
-                )
-            # the permutation, continued cyclically to fill the last batch (those rows weigh 0)
-            order = np.resize(rng.permutation(n).astype(np.int32), steps * batch_size)
-            loss = float(run_epoch(tf.constant(order)))
+                set_learning_rate(initial_lr * (1 + math.cos(math.pi * epoch / epochs)) / 2)
+            loss = train_epoch(epoch)
             if not math.isfinite(loss):
-                eta_model.set_weights(best[1])
-                raise TrainingStopped(
-                    f"the training loss became {loss} in epoch {epoch + 1}; the weights of epoch "
-                    f"{best[2] or 0} (the best so far) are restored. Lower the learning rate or "
-                    "check the inputs for extreme values."
-                )
-            monitored = loss if evaluate is None else float(evaluate())
+                raise stop("training", loss, epoch)
+            monitored = loss if validate is None else validate()
+            if not math.isfinite(monitored):
+                raise stop("validation", monitored, epoch)
             history.loss.append(loss)
-            if evaluate is not None:
+            if validate is not None:
                 history.val_loss.append(monitored)
             history.seconds.append(time.perf_counter() - started)
-            history.learning_rate.append(float(optimizer.learning_rate))
+            history.learning_rate.append(get_learning_rate())
             finished = epoch + 1
             if monitored < best[0]:
-                best = (monitored, [w.copy() for w in eta_model.get_weights()], epoch + 1)
+                best = (monitored, get_weights(), epoch + 1)
                 waited = 0
             else:
                 waited += 1
                 if lr_patience is not None and waited % lr_patience == 0:
-                    optimizer.learning_rate.assign(optimizer.learning_rate * lr_factor)
-            if bar is not None:
-                values = [("loss", loss)] + ([("val_loss", monitored)] if evaluate else [])
-                bar.update(epoch + 1, values=values)
-            if evaluate is not None and patience is not None and waited >= patience:
+                    set_learning_rate(get_learning_rate() * lr_factor)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, history)
+            if validate is not None and patience is not None and waited >= patience:
                 history.stopped_early = True
                 break
     except KeyboardInterrupt:
-        _record_interrupt(history, finished, epochs, best[2], stacklevel=2)
-    eta_model.set_weights(best[1])
+        _record_interrupt(history, finished, epochs, best[2], stacklevel=stacklevel + 1)
+    set_weights(best[1])
     history.best_epoch = best[2]
     return history

@@ -33,11 +33,11 @@ def main(argv=None) -> int:
     import keras
 
     import actnn  # noqa: F401  (TensorFlow backend, quiet logs)
-    from actnn import data
+    from actnn import datasets as data
+    from actnn.datasets.presets import sw2019_network_inputs
     from actnn.families import DevianceLoss, Poisson
     from actnn.networks import build_network, eta_model
-    from actnn.presets import sw2019_network_inputs
-    from actnn.reproduce import nsw2018_split
+    from actnn.studies import nsw2018_split
     from actnn.training import train
 
     dat = data.prepare_nsw2018(data.load_freq(args.data_dir))

@@ -58,8 +58,8 @@ class PeakMemory:
 
 
 def _prepared(data_dir: str):
-    from actnn import data
-    from actnn.reproduce import nsw2018_split
+    from actnn import datasets as data
+    from actnn.studies import nsw2018_split
 
     dat = data.prepare_nsw2018(data.load_freq(data_dir))
     learn, test = nsw2018_split(len(dat))
@@ -89,9 +89,9 @@ def _glum_frame(spec, df):
 
 def run_one(library: str, data_dir: str, repeats: int) -> dict:
     import actnn  # noqa: F401  (TensorFlow backend, quiet logs)
+    from actnn.datasets.presets import get_preset
     from actnn.glm import GLM
-    from actnn.presets import get_preset
-    from actnn.scores import poisson_deviance
+    from actnn.metrics import poisson_deviance
 
     learn, test = _prepared(data_dir)
     y = learn["ClaimNb"].to_numpy(float)

@@ -49,7 +49,7 @@ def _peak_rss_gib() -> float:
 
 def _portfolio(args) -> Path:
     """The Parquet shards of the portfolio, written one shard at a time unless already there."""
-    from actnn.simulate import simulate_mtpl
+    from actnn.datasets.simulate import simulate_mtpl
 
     folder = Path(args.work_dir) / f"mtpl-n{args.n}-rows{args.shard_rows}-seed{args.seed}"
     manifest = folder / "manifest.json"
@@ -88,7 +88,7 @@ def _glm():
 
 def _cann(glm, args):
     from actnn import CANN
-    from actnn.presets import sw2019_network_inputs
+    from actnn.datasets.presets import sw2019_network_inputs
 
     return CANN(glm, sw2019_network_inputs(), epochs=args.epochs, batch_size=args.batch_size,
                 validation_fraction=0.0, seed=args.seed, verbose=0)  # fmt: skip
@@ -96,7 +96,7 @@ def _cann(glm, args):
 
 def measure_streaming(args) -> dict:
     """Fit the inputs, sample and fit the GLM, train the CANN: all from the shards."""
-    from actnn.presets import sw2019_network_inputs
+    from actnn.datasets.presets import sw2019_network_inputs
     from actnn.streaming import fit_inputs_streaming, sample_shards, train_streaming
 
     folder = _portfolio(args)

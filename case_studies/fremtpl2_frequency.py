@@ -45,11 +45,13 @@ import numpy as np
 import pandas as pd
 
 import actnn
-from actnn import data, metrics, plotting
-from actnn.case_sw2019 import SW2019Config, reproduce_sw2019, sw2019_markdown
+from actnn import datasets as data
+from actnn import metrics
+from actnn.datasets.presets import sw2019_network_inputs
 from actnn.networks import CANN
-from actnn.presets import sw2019_network_inputs
-from actnn.reproduce import nsw2018_split, write_results
+from actnn.report import plotting
+from actnn.studies import nsw2018_split, write_results
+from actnn.studies.sw2019 import SW2019Config, reproduce_sw2019, sw2019_markdown
 
 parser = argparse.ArgumentParser(description="freMTPL2 frequency: GLM to CANN, nagging")
 parser.add_argument("--data-dir", default=os.environ.get("ACTNN_DATA_DIR"))

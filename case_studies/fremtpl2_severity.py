@@ -45,9 +45,9 @@ import numpy as np
 import pandas as pd
 
 import actnn
-from actnn import gamma_deviance, plotting
-from actnn.report import evaluate, markdown_table
-from actnn.reproduce import nsw2018_severity_split, reproduce_severity, write_results
+from actnn import gamma_deviance
+from actnn.report import evaluate, markdown_table, plotting
+from actnn.studies import nsw2018_severity_split, reproduce_severity, write_results
 
 parser = argparse.ArgumentParser(description="freMTPL2 severity: Gamma GLM and CANN")
 parser.add_argument("--data-dir", default=os.environ.get("ACTNN_DATA_DIR"))

@@ -37,9 +37,9 @@ def main(argv=None) -> int:
 
     import actnn  # noqa: F401  (TensorFlow backend)
     from actnn import GLM, data, get_preset, poisson_deviance
+    from actnn.datasets.presets import sw2019_network_inputs
     from actnn.networks import CANN, FNN
-    from actnn.presets import sw2019_network_inputs
-    from actnn.reproduce import nsw2018_split
+    from actnn.studies import nsw2018_split
 
     dat = data.prepare_nsw2018(data.load_freq(args.data_dir))
     learn_rows, test_rows = nsw2018_split(len(dat))

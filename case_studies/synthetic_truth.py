@@ -41,12 +41,12 @@ import pandas as pd
 
 import actnn
 from actnn import GLM, get_preset, plotting, poisson_deviance, r_split, simulate_mtpl
+from actnn.datasets.presets import sw2019_network_inputs
 from actnn.ensemble import Nagging
 from actnn.families import Poisson
 from actnn.networks import CANN, FNN
-from actnn.presets import sw2019_network_inputs
 from actnn.report import markdown_table
-from actnn.reproduce import versions
+from actnn.studies import versions
 
 parser = argparse.ArgumentParser(description="models against the known truth")
 parser.add_argument("--out", default="case_studies/results/synthetic_truth")

@@ -41,11 +41,11 @@ from pathlib import Path
 
 import actnn
 from actnn import GLM, data, get_preset
+from actnn.datasets.presets import sw2019_network_inputs
 from actnn.networks import CANN
 from actnn.premium import fit_tweedie_pure_premium, pure_premium, pure_premium_table
-from actnn.presets import sw2019_network_inputs
 from actnn.report import markdown_table, write_report
-from actnn.reproduce import nsw2018_split, versions, wm2023_split
+from actnn.studies import nsw2018_split, versions, wm2023_split
 
 parser = argparse.ArgumentParser(description="GLM1 against a CANN on freMTPL2, pure premium")
 parser.add_argument("--data-dir", default=os.environ.get("ACTNN_DATA_DIR"))

@@ -40,11 +40,11 @@ import pandas as pd
 
 import actnn
 from actnn import GLM, data, get_preset, metrics, plotting, poisson_deviance
+from actnn.datasets.presets import sw2019_network_inputs
 from actnn.ensemble import Nagging
 from actnn.networks import CANN, FNN
-from actnn.presets import sw2019_network_inputs
 from actnn.report import markdown_table
-from actnn.reproduce import versions, wm2023_split
+from actnn.studies import versions, wm2023_split
 
 parser = argparse.ArgumentParser(description="GLM to CANN on the WM2023 data version")
 parser.add_argument("--data-dir", default=os.environ.get("ACTNN_DATA_DIR"))

@@ -31,7 +31,7 @@ def real_data_dir() -> Path:
 @pytest.fixture(scope="session")
 def portfolio():
     """A synthetic portfolio of 30,000 policies (seed 3) with its true means."""
-    from actnn.simulate import simulate_mtpl
+    from actnn.datasets.simulate import simulate_mtpl
 
     return simulate_mtpl(30_000, seed=3)
 
@@ -71,3 +71,31 @@ def glm(portfolio):
 def claims(portfolio):
     """The portfolio's policies with claims, for severity models."""
     return portfolio[portfolio["ClaimNb"] > 0].reset_index(drop=True)
+
+
+def fresh_python(script: str, *args: str) -> tuple[list[str], str]:
+    """Run ``script`` in a fresh interpreter (the actnn under test first on its path).
+
+    Returns the modules of ``tensorflow`` and ``keras`` imported by the end of the run (an
+    empty list if neither was) and what the script printed. A script that fails fails the test.
+    """
+    import json
+    import subprocess
+    import sys
+
+    import actnn
+
+    trailer = (
+        "\nimport json as _json, sys as _sys\n"
+        "print(_json.dumps([m for m in ('tensorflow', 'keras') if m in _sys.modules]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(Path(actnn.__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
+    )}  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", script + trailer, *args],
+        capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, f"the script failed:\n{run.stderr[-3000:]}"
+    *printed, loaded = run.stdout.strip().splitlines()
+    return json.loads(loaded), "\n".join(printed)

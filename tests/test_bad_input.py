@@ -26,13 +26,13 @@ from actnn import (
     metrics,
     scores,
 )
-from actnn import data as actnn_data
+from actnn import datasets as actnn_data
 from actnn.cli import main
-from actnn.data import DataWarning, read_table, write_table
+from actnn.datasets import DataWarning, read_table, write_table
+from actnn.datasets.schema import FREQ_COLUMNS
+from actnn.datasets.simulate import simulate_mtpl
 from actnn.ensemble import Nagging
 from actnn.networks import LocalGLMnet
-from actnn.schema import FREQ_COLUMNS
-from actnn.simulate import simulate_mtpl
 
 SPEC = FeatureSpec([Continuous("x"), Categorical("g")])
 INPUTS = NetworkInputs([Continuous("x")], [Categorical("g")])
@@ -282,6 +282,20 @@ def test_level_without_claims(frame):
         with pytest.raises(ValueError, match="coefficient of such a level is -inf") as info:
             fit()
         assert_names(str(info.value), "column 'g'", [2, 5, 9], "the level 'new'")
+
+
+def test_many_levels_without_claims_are_listed_up_to_ten(frame):
+    # 15 new levels, each on rows without claims: the message counts them and lists 10
+    bad = frame.copy()
+    bad["g"] = bad["g"].astype(object)
+    rows = list(range(15))
+    bad.loc[rows, "g"] = [f"new{k:02d}" for k in rows]
+    bad.loc[rows, "n"] = 0
+    with pytest.raises(ValueError, match="coefficient of such a level is -inf") as info:
+        GLM(SPEC).fit(bad, "n", exposure="years")
+    message = str(info.value)
+    assert message.startswith("15 levels whose response is 0 on all their rows, first 10: ")
+    assert "'new09'" in message and "'new10'" not in message
 
 
 # ------------------------------------------------------------------------------- shapes
@@ -608,13 +622,61 @@ def test_cli_predict_unseen_reference(tmp_path, capsys, frame, cli_model):
     np.testing.assert_allclose(priced["prediction"], expected, rtol=1e-12)
 
 
-def test_cli_unseen_reference_needs_a_model_that_supports_it(tmp_path, capsys, frame):
-    nagging = Nagging(lambda seed: FNN(INPUTS, **{**NETWORK, "seed": seed}), [1], progress=None)
-    nagging.fit(frame, "n", exposure="years").save(tmp_path / "nagging")
-    write_table(frame, tmp_path / "data.csv")
+def test_cli_unseen_reference_for_a_nagging_ensemble_warns_once(tmp_path, capsys, frame):
+    # every model kind has predict(..., unseen=...), a Nagging ensemble too; its two members'
+    # identical warnings are given once
+    make = lambda seed: FNN(INPUTS, **{**NETWORK, "seed": seed})  # noqa: E731
+    nagging = Nagging(make, [1, 2], progress=None).fit(frame, "n", exposure="years")
+    nagging.save(tmp_path / "nagging")
+    write_table(changed(frame, "g", [3, 4], "zz"), tmp_path / "data.csv")
+    capsys.readouterr()
     args = ["predict", str(tmp_path / "nagging"), "--data", str(tmp_path / "data.csv")]
-    err = _cli_error(capsys, [*args, "--out", str(tmp_path / "p.csv"), "--unseen", "reference"])
-    assert "--unseen reference is not available for a Nagging" in err
+    assert main([*args, "--out", str(tmp_path / "p.csv"), "--unseen", "reference"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("actnn: warning: column 'g': 2 rows have"), err
+    priced = pd.read_csv(tmp_path / "p.csv")
+    expected = nagging.predict(changed(frame, "g", [3, 4], "a"))
+    np.testing.assert_allclose(priced["prediction"], expected, rtol=1e-10)
+    with pytest.warns(DataWarning) as caught:
+        nagging.predict(changed(frame, "g", [3, 4], "zz"), unseen="reference")
+    assert len([w for w in caught if issubclass(w.category, DataWarning)]) == 1
+
+
+def test_cli_predict_and_report_refuse_to_overwrite(tmp_path, capsys, frame, cli_model):
+    for command in ("predict", "report"):
+        out = tmp_path / ("p.csv" if command == "predict" else "r.html")
+        out.write_text("the user's own file\n")
+        args = [command, cli_model["model"], "--data", cli_model["data"], "--out", str(out)]
+        err = _cli_error(capsys, args)
+        assert f"{out} exists already: pass --overwrite to replace it" in err
+        assert out.read_text() == "the user's own file\n"
+        assert main([*args, "--overwrite"]) == 0
+        assert out.read_text() != "the user's own file\n"
+
+
+def test_cli_messages_name_options_not_python_keywords(tmp_path, capsys, frame, cli_model):
+    write_table(changed(frame, "g", [3], "zz"), tmp_path / "new.csv")
+    args = ["predict", cli_model["model"], "--data", str(tmp_path / "new.csv")]
+    err = _cli_error(capsys, [*args, "--out", str(tmp_path / "p.csv")])
+    assert "With --unseen reference, predict encodes such rows" in err
+    assert "unseen=" not in err and "unseen='reference'" not in err
+
+
+def test_cli_unreadable_files_are_named(tmp_path, capsys, frame, cli_model):
+    write_table(frame, tmp_path / "whole.csv.gz")
+    truncated = tmp_path / "truncated.csv.gz"
+    truncated.write_bytes((tmp_path / "whole.csv.gz").read_bytes()[:-40])
+    args = ["predict", cli_model["model"], "--out", str(tmp_path / "p.csv")]
+    err = _cli_error(capsys, [*args, "--data", str(truncated)])
+    assert f"cannot read {truncated}" in err
+    # a csv separated by ';' read with ',' has one column named 'x;g;...': say so, and --sep
+    frame.to_csv(tmp_path / "semicolon.csv", sep=";", index=False)
+    err = _cli_error(capsys, [*args, "--data", str(tmp_path / "semicolon.csv")])
+    assert "seem separated by ';', not ','; give the separator with --sep ';'" in err
+    assert main([*args, "--data", str(tmp_path / "semicolon.csv"), "--sep", ";"]) == 0
+    priced = pd.read_csv(tmp_path / "p.csv")
+    expected = GLM(SPEC).fit(frame, "n", exposure="years").predict(frame)
+    np.testing.assert_allclose(priced["prediction"], expected, rtol=1e-12)
 
 
 def test_cli_extra_columns(tmp_path, capsys, frame, cli_model):

@@ -1,7 +1,7 @@
 """``actnn fit`` and ``actnn predict`` on a portfolio with the user's own column names.
 
 A model fitted from a TOML file predicts as the model fitted in Python with the same options; the
-README's TOML example is the CANN that is fitted here; errors are one line naming the problem.
+CANN example of docs/config.md is fitted here; errors are one line naming the problem.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, fresh_python
 
 from actnn import (
     CANN,
@@ -28,7 +28,7 @@ from actnn import (
 )
 from actnn.cli import main
 from actnn.config import build_model, load_config, parse_config
-from actnn.data import read_table, write_table
+from actnn.datasets import read_table, write_table
 
 GLM_TOML = """
 [model]
@@ -117,10 +117,11 @@ def own_claims(own_portfolio) -> pd.DataFrame:
     return claims.assign(mean_claim=rng.gamma(2.0, 900.0, len(claims)))
 
 
-def _readme_toml() -> str:
-    blocks = re.findall(r"```toml\n(.*?)```", (REPO / "README.md").read_text(), flags=re.S)
-    assert len(blocks) == 1, "README.md should hold exactly one TOML example"
-    return blocks[0]
+def _docs_cann_toml() -> str:
+    blocks = re.findall(r"```toml\n(.*?)```", (REPO / "docs" / "config.md").read_text(), flags=re.S)
+    canns = [block for block in blocks if re.search(r'(?m)^kind = "cann"', block)]
+    assert len(canns) == 1, "docs/config.md should hold exactly one CANN example"
+    return canns[0]
 
 
 def _fit(tmp_path, capsys, toml: str, data: pd.DataFrame, data_file: str = "learn.csv"):
@@ -173,8 +174,8 @@ def test_fnn_predicts_as_in_python(tmp_path, capsys, own_portfolio):
     assert "trained 2 epochs" in printed
 
 
-def test_readme_cann_predicts_as_in_python(tmp_path, capsys, own_portfolio):
-    toml = re.sub(r"(?m)^epochs = \d+", "epochs = 2", _readme_toml())
+def test_docs_cann_example_predicts_as_in_python(tmp_path, capsys, own_portfolio):
+    toml = re.sub(r"(?m)^epochs = \d+", "epochs = 2", _docs_cann_toml())
     saved, data, printed = _fit(tmp_path, capsys, toml, own_portfolio)
     spec = FeatureSpec(
         [
@@ -218,6 +219,28 @@ def test_predict_writes_prediction_and_rate(tmp_path, capsys, own_portfolio):
 
     assert main([*args, "--out", str(tmp_path / "named.csv"), "--column", "mu"]) == 0
     assert {"mu", "rate"} <= set(pd.read_csv(tmp_path / "named.csv").columns)
+
+
+def test_glm_fit_predict_and_report_import_no_tensorflow(tmp_path, own_portfolio):
+    config, learn, model = tmp_path / "model.toml", tmp_path / "learn.csv", tmp_path / "model"
+    config.write_text(GLM_TOML)
+    write_table(own_portfolio, learn)
+    priced, report = tmp_path / "priced.csv", tmp_path / "report.html"
+    commands = [
+        ["fit", str(config), "--data", str(learn), "--out", str(model)],
+        ["predict", str(model), "--data", str(learn), "--out", str(priced)],
+        ["report", str(model), "--data", str(learn), "--out", str(report)],
+    ]
+    script = (
+        f"from actnn.cli import main\nfor args in {commands!r}:\n    assert main(args) == 0, args\n"
+    )
+    loaded, printed = fresh_python(script)
+    assert "saved to" in printed and "wrote 5,000 rows with prediction, rate" in printed
+    assert loaded == []  # neither tensorflow nor keras
+    data = read_table(learn)
+    mu = load_model(model).predict(data)
+    np.testing.assert_allclose(pd.read_csv(priced)["prediction"], mu, rtol=1e-14)
+    assert report.stat().st_size > 0
 
 
 def test_parquet_in_and_out(tmp_path, capsys, own_portfolio):

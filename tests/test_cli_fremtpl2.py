@@ -11,8 +11,8 @@ import pytest
 
 from actnn import load_model, poisson_deviance
 from actnn.cli import main
-from actnn.data import read_table
-from actnn.reproduce import PUBLISHED_NSW2018
+from actnn.datasets import read_table
+from actnn.studies import PUBLISHED_NSW2018
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "case_studies" / "configs"

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import fresh_python
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from keras import ops
@@ -327,6 +328,36 @@ def test_deviance_loss_serialization_round_trip(family, from_eta):
     pred = np.log(mu) if from_eta else mu
     assert float(restored(_tensor(y), _tensor(pred))) == float(loss(_tensor(y), _tensor(pred)))
     assert DevianceLoss.from_config(loss.get_config()).get_config() == loss.get_config()
+
+
+#: DevianceLoss as a saved Keras model of actnn 8e9764a records it (when it was in families.py).
+_SAVED_LOSS = {
+    "module": "actnn.families",
+    "class_name": "DevianceLoss",
+    "config": {"family": "gamma", "power": None, "from_eta": True, "name": "gamma_deviance",
+               "reduction": "sum_over_batch_size", "dtype": "float64"},
+    "registered_name": "actnn>DevianceLoss",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "uses_keras",
+    ["import actnn.networks", "glm = actnn.GLM(actnn.get_preset('homogeneous'))\n"
+     "glm.fit(actnn.simulate_mtpl(500, seed=1), 'ClaimNb').keras_model_"],
+    ids=["network", "glm_network"],
+)  # fmt: skip
+def test_saved_deviance_loss_loads_once_actnn_uses_keras(uses_keras):
+    """DevianceLoss is registered with Keras by whatever in actnn imports Keras (a network, a
+    GLM's network), as importing actnn.families did before it moved to actnn.losses."""
+    script = f"""
+import keras
+import actnn
+{uses_keras}
+loss = keras.saving.deserialize_keras_object({_SAVED_LOSS!r})
+print(type(loss).__module__, type(loss).__name__, loss.family, loss.from_eta)
+"""
+    _, printed = fresh_python(script)
+    assert printed.splitlines()[-1] == "actnn.losses DevianceLoss gamma True"
 
 
 @pytest.mark.parametrize("family_name", ["tweedie", "Tweedie", "TWEEDIE"])

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import pickle
+
 import keras
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import fresh_python
 
 import actnn
+from actnn.datasets.presets import get_preset
 from actnn.families import Gamma, Poisson, Tweedie
 from actnn.features import Categorical, Continuous, FeatureSpec
 from actnn.glm import GLM, build_glm_network, predict_network
-from actnn.presets import get_preset
 
 sm = pytest.importorskip("statsmodels.api")
 
@@ -119,6 +122,76 @@ def test_keras_model_save_and_load_predicts_the_same(portfolio, tmp_path):
     np.testing.assert_array_equal(
         predict_network(loaded, inputs), predict_network(glm.keras_model_, inputs)
     )
+
+
+GLM_LIFE = """
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import actnn
+from actnn import Binned, Categorical, Continuous, FeatureSpec
+
+spec = FeatureSpec([
+    Continuous("BonusMalus", upper=150), Continuous("Density", log=True),
+    Binned("DrivAge", edges=(18, 31, 51, float("inf")), reference="[31,51)"),
+    Categorical("VehGas", reference="Diesel"),
+])
+df = actnn.simulate_mtpl(20_000, seed=4)
+claims = df[df["ClaimNb"] > 0]
+cases = [
+    ("poisson", df, "ClaimNb", {"exposure": "Exposure"}),
+    ("gamma", claims, "ClaimAmount", {"weights": "ClaimNb"}),
+    (actnn.Tweedie(1.5), df, "ClaimTotal", {"weights": "Exposure"}),
+]
+for family, data, response, options in cases:
+    glm = actnn.GLM(spec, family).fit(data, response, **options)
+    mu = glm.predict(data)
+    glm.coef_table(), glm.relativities(), glm.linear_predictor(data)
+    loaded = actnn.load_model(glm.save(Path(sys.argv[1]) / glm.family_.name))
+    assert np.array_equal(loaded.predict(data), mu)
+    assert np.array_equal(loaded.predict_frequency(data), glm.predict_frequency(data))
+    print(glm.family_.name, glm.n_params_)
+"""
+
+
+def test_a_glm_is_fitted_priced_saved_and_loaded_without_tensorflow(tmp_path):
+    loaded, printed = fresh_python(GLM_LIFE, str(tmp_path))
+    assert printed.split() == ["poisson", "6", "gamma", "6", "tweedie", "6"]
+    assert loaded == []  # neither tensorflow nor keras
+
+
+def test_keras_model_is_the_glm_network_built_when_first_asked_for(portfolio):
+    glm = GLM(get_preset("nsw2018_glm1")).fit(portfolio, "ClaimNb", exposure="Exposure")
+    assert vars(glm)["_keras_model"] is None  # not built by fit
+    network = glm.keras_model_
+    assert glm.keras_model_ is network  # built once
+    built = build_glm_network(48, name="nsw2018_glm1")
+    assert network.get_config() == built.get_config()  # the layers, names and dtypes
+    assert [layer.name for layer in network.layers] == [
+        layer.name for layer in built.layers
+    ]  # fmt: skip
+    assert {w.dtype for w in network.weights} == {"float64"}
+    kernel, bias = network.get_layer("linear_predictor").get_weights()
+    np.testing.assert_array_equal(np.concatenate([bias, kernel[:, 0]]), glm.coef_)
+    mu = predict_network(network, glm.network_inputs(portfolio))
+    np.testing.assert_allclose(mu, glm.predict(portfolio), rtol=1e-12)
+    ones = np.ones(len(portfolio))
+    rate = predict_network(network, glm.network_inputs(portfolio, exposure=ones))
+    np.testing.assert_allclose(rate, glm.predict_frequency(portfolio), rtol=1e-12)
+
+    # a pickle or copy keeps the coefficients, not the network
+    clone = pickle.loads(pickle.dumps(glm))
+    assert "_keras_model" not in vars(clone)
+    np.testing.assert_array_equal(clone.predict(portfolio), glm.predict(portfolio))
+    np.testing.assert_array_equal(clone.keras_model_.get_weights()[0], kernel)
+
+    # a new fit, a new network
+    glm.fit(portfolio.assign(Exposure=portfolio["Exposure"] / 2), "ClaimNb", exposure="Exposure")
+    assert glm.keras_model_ is not network
+    assert glm.keras_model_.get_weights()[1][0] == glm.coef_.iloc[0] != bias[0]
+    assert not hasattr(GLM(get_preset("homogeneous")), "keras_model_")
 
 
 def test_gradient_descent_approaches_the_irls_solution():

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from actnn import GLM, FeatureSpec, get_preset
+from actnn.datasets.presets import sw2019_network_inputs
 from actnn.features import Categorical, Continuous
 from actnn.interpret import (
     embedding_table,
@@ -17,7 +18,6 @@ from actnn.interpret import (
     relativities_comparison,
 )
 from actnn.networks import FNN
-from actnn.presets import sw2019_network_inputs
 
 
 @pytest.fixture(scope="module")

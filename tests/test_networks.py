@@ -8,9 +8,9 @@ import keras
 import numpy as np
 import pytest
 
+from actnn.datasets.presets import sw2019_network_inputs
 from actnn.glm import predict_network
 from actnn.networks import CANN, FNN
-from actnn.presets import sw2019_network_inputs
 from actnn.training import TrainingStopped
 
 FAST = {"epochs": 3, "batch_size": 4096, "verbose": 0}
@@ -100,7 +100,7 @@ def test_early_stopping_restores_the_best_validation_epoch(portfolio):
 
 def test_nagging_averages_members_and_resumes_without_retraining(portfolio, tmp_path, monkeypatch):
     from actnn.ensemble import Nagging
-    from actnn.scores import poisson_deviance
+    from actnn.metrics import poisson_deviance
 
     def make(seed):
         return FNN(sw2019_network_inputs(), seed=seed, **FAST)

@@ -5,19 +5,25 @@ from __future__ import annotations
 import json
 import shutil
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REPO, fresh_python
 
 import actnn
 from actnn import GLM, get_preset
+from actnn.datasets.presets import sw2019_network_inputs
 from actnn.ensemble import Nagging
+from actnn.glm import predict_network
 from actnn.networks import CANN, FNN, LocalGLMnet
 from actnn.persistence import FORMAT_VERSION, MANIFEST, ModelFormatError, load_model, save_model
-from actnn.presets import sw2019_network_inputs
 
 FAST = {"epochs": 3, "batch_size": 4096, "verbose": 0}
 KINDS = ["glm_poisson", "glm_gamma", "fnn", "cann_offset", "cann_nested", "localglmnet", "nagging"]
+#: A GLM saved in format 1 (with its network in model.keras) by actnn at 8e9764a, with 200 rows
+#: and that actnn's predictions of them (see its make.py).
+FORMAT_1_GLM = REPO / "tests" / "fixtures" / "glm_format1"
 
 
 def _fit(kind, portfolio, claims, glm):
@@ -46,6 +52,15 @@ def _fit(kind, portfolio, claims, glm):
 @pytest.fixture(scope="module")
 def saved_glm(glm, tmp_path_factory):
     return glm.save(tmp_path_factory.mktemp("models") / "glm")
+
+
+@pytest.fixture(scope="module")
+def saved_fnn(portfolio, tmp_path_factory):
+    """A saved network (a directory with model.keras)."""
+    model = FNN(sw2019_network_inputs(), seed=5, hidden=(4,), **FAST)
+    return model.fit(portfolio, "ClaimNb", exposure="Exposure").save(
+        tmp_path_factory.mktemp("models") / "fnn"
+    )
 
 
 def _damaged_copy(saved, tmp_path):
@@ -83,6 +98,9 @@ def test_saved_model_loads_with_its_state_and_predicts_the_same(
     manifest = json.loads((directory / MANIFEST).read_text())
     assert manifest["format_version"] == FORMAT_VERSION
     assert manifest["kind"] == kind.split("_")[0]
+    glm_dir = {"glm": directory, "cann": directory / "glm"}.get(manifest["kind"])
+    if glm_dir is not None:  # a GLM is its manifest: no Keras file
+        assert sorted(p.name for p in glm_dir.iterdir()) == [MANIFEST]
     if isinstance(model, GLM):
         assert loaded.features == model.features and loaded.features_ == model.features_
         assert (repr(loaded.family_), loaded.weights_) == (repr(model.family_), model.weights_)
@@ -229,15 +247,15 @@ def test_unknown_kind(saved_glm, tmp_path):
         load_model(directory)
 
 
-def test_missing_keras_file(saved_glm, tmp_path):
-    directory = _damaged_copy(saved_glm, tmp_path)
+def test_missing_keras_file(saved_fnn, tmp_path):
+    directory = _damaged_copy(saved_fnn, tmp_path)
     (directory / "model.keras").unlink()
     with pytest.raises(ModelFormatError, match=r"model\.keras is missing"):
         load_model(directory)
 
 
-def test_unreadable_keras_file(saved_glm, tmp_path):
-    directory = _damaged_copy(saved_glm, tmp_path)
+def test_unreadable_keras_file(saved_fnn, tmp_path):
+    directory = _damaged_copy(saved_fnn, tmp_path)
     (directory / "model.keras").write_bytes(b"not a zip archive")
     with pytest.raises(ModelFormatError, match="Keras cannot read the network"):
         load_model(directory)
@@ -250,3 +268,57 @@ def test_manifest_missing_fitted_state(saved_glm, tmp_path):
     (directory / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(ModelFormatError, match="does not describe a GLM .*KeyError: 'coef_'"):
         load_model(directory)
+
+
+# ---------------------------------------------------------------------- format 1
+def _format_1_expected() -> tuple[pd.DataFrame, dict[str, list[float]]]:
+    data = pd.read_csv(FORMAT_1_GLM / "data.csv")
+    return data, json.loads((FORMAT_1_GLM / "expected.json").read_text())
+
+
+def _config(network) -> dict:
+    """The network's configuration as JSON holds it (a saved tuple reads back as a list)."""
+    return json.loads(json.dumps(network.get_config()))
+
+
+def test_format_1_glm_loads_and_predicts_as_it_did():
+    assert json.loads((FORMAT_1_GLM / "model" / MANIFEST).read_text())["format_version"] == 1
+    model = load_model(FORMAT_1_GLM / "model")
+    data, expected = _format_1_expected()
+    np.testing.assert_allclose(model.predict(data), expected["predict"], rtol=1e-13)
+    np.testing.assert_allclose(
+        model.predict_frequency(data), expected["predict_frequency"], rtol=1e-13
+    )
+    # the network it builds is the one saved in model.keras: same layers, names and weights
+    saved = keras.saving.load_model(FORMAT_1_GLM / "model" / "model.keras", compile=False)
+    assert _config(model.keras_model_) == _config(saved)
+    for built, stored in zip(model.keras_model_.weights, saved.weights, strict=True):
+        assert built.path == stored.path
+        np.testing.assert_array_equal(built.numpy(), stored.numpy())
+    inputs = model.network_inputs(data)
+    np.testing.assert_array_equal(predict_network(saved, inputs), expected["predict"])
+    np.testing.assert_array_equal(
+        predict_network(model.keras_model_, inputs), predict_network(saved, inputs)
+    )
+
+
+def test_format_1_glm_loads_without_tensorflow(tmp_path):
+    script = f"""
+import json
+import numpy as np
+import pandas as pd
+import actnn
+
+folder = {str(FORMAT_1_GLM)!r}
+model = actnn.load_model(folder + "/model")
+expected = json.load(open(folder + "/expected.json"))
+mu = model.predict(pd.read_csv(folder + "/data.csv"))
+print(float(np.max(np.abs(mu / expected["predict"] - 1))))
+model.save({str(tmp_path / "resaved")!r})
+"""
+    loaded, printed = fresh_python(script)
+    assert float(printed) < 1e-13
+    assert loaded == []
+    resaved = tmp_path / "resaved"
+    assert sorted(p.name for p in resaved.iterdir()) == [MANIFEST]  # now in format 2
+    assert json.loads((resaved / MANIFEST).read_text())["format_version"] == FORMAT_VERSION == 2

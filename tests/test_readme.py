@@ -1,4 +1,4 @@
-"""The README's Python examples run as printed."""
+"""The Python examples of the README and of the docs pages it links run as printed."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ def _python_blocks() -> list[str]:
     return _all_python_blocks()[1:]
 
 
-def _all_python_blocks() -> list[str]:
-    text = (REPO / "README.md").read_text()
+def _all_python_blocks(page: str = "README.md") -> list[str]:
+    text = (REPO / page).read_text()
     return re.findall(r"```python\n(.*?)```", text, flags=re.S)
 
 
@@ -56,7 +56,9 @@ def test_own_portfolio_example_runs(own_portfolio):
 
 def test_network_example_runs(capsys):
     namespace: dict = {}
-    exec(compile(_python_blocks()[2], "README networks", "exec"), namespace)
+    block = _all_python_blocks("docs/models.md")[0]
+    assert "Nagging" in block
+    exec(compile(block, "docs/models.md networks", "exec"), namespace)
     cann, glm, learn = namespace["cann"], namespace["glm"], namespace["learn"]
     assert cann.predict(learn).sum() == pytest.approx(learn["ClaimNb"].sum(), rel=1e-10)
     assert glm.n_params_ == 48
@@ -66,7 +68,9 @@ def test_network_example_runs(capsys):
 def test_evaluation_example_runs(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
-    exec(compile(_python_blocks()[3], "README evaluation", "exec"), namespace)
+    block = _all_python_blocks("docs/evaluation.md")[0]
+    assert "evaluate(" in block
+    exec(compile(block, "docs/evaluation.md", "exec"), namespace)
     comparison = namespace["comparison"]
     assert list(comparison.scores.index) == ["GLM1", "CANN"]
     assert (tmp_path / "comparison.html").stat().st_size > 50_000

@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 
 from actnn import training
+from actnn.datasets.presets import sw2019_network_inputs
+from actnn.datasets.simulate import simulate_mtpl
 from actnn.ensemble import Nagging
 from actnn.families import Poisson
 from actnn.networks import FNN
 from actnn.persistence import load_model
-from actnn.presets import sw2019_network_inputs
-from actnn.simulate import simulate_mtpl
 from actnn.training import History, TrainingStopped, train
 
 N_ROWS = 4
@@ -90,21 +90,54 @@ def test_the_one_weight_network_follows_the_hand_computed_path():
     assert not history.interrupted and not history.stopped_early
 
 
-def test_infinite_loss_stops_with_a_clear_error_and_the_best_epochs_weights():
+def test_infinite_validation_loss_stops_with_a_clear_error_and_the_best_epochs_weights():
     # A learning rate of 600 throws b from b_1 = -1.2 to b_2 = 837, beyond log(max float64): the
-    # validation loss of epoch 2 is inf (not better than epoch 1's) and so is the training loss
-    # of epoch 3, which stops the training with the weights of epoch 1.
+    # validation loss of epoch 2 is inf, which stops the training with the weights of epoch 1.
     b0, lr = 0.001, 600.0
     path = _bias_path(b0, lr, 2)
     assert path[2] > math.log(np.finfo(np.float64).max)
     model = _bias_model(b0)
     with pytest.raises(
         TrainingStopped,
-        match=r"the training loss became (inf|nan) in epoch 3; the weights of epoch 1 \(the best "
-        r"so far\) are restored\. Lower the learning rate",
+        match=r"the validation loss became (inf|nan) in epoch 2; the weights of epoch 1 \(the "
+        r"best so far\) are restored\. Lower the learning rate",
     ):
         _train_bias(model, lr)
     assert _bias(model) == pytest.approx(path[1], rel=1e-12)
+
+
+def test_infinite_training_loss_stops_with_a_clear_error_and_the_best_epochs_weights():
+    # Without validation data the training loss is monitored: epoch 3 starts at b_2 = 837, its
+    # loss is inf; the best epoch is 1 (L(b_0) < L(b_1)), whose weights are b_1.
+    b0, lr = 0.001, 600.0
+    path = _bias_path(b0, lr, 2)
+    model = _bias_model(b0)
+    inputs, y = {"x": np.zeros((N_ROWS, 1))}, np.ones(N_ROWS)
+    with pytest.raises(
+        TrainingStopped,
+        match=r"the training loss became (inf|nan) in epoch 3; the weights of "
+        r"epoch 1 \(the best so far\) are restored",
+    ):
+        train(model, inputs, y, Poisson(), epochs=EPOCHS, batch_size=N_ROWS,
+              optimizer=keras.optimizers.SGD(lr), verbose=0, jit_compile=False)  # fmt: skip
+    assert _bias(model) == pytest.approx(path[1], rel=1e-12)
+
+
+def test_nan_validation_loss_stops_instead_of_restoring_the_initial_weights_silently():
+    # A validation row whose input is NaN makes the validation loss NaN from epoch 1 on; before,
+    # no epoch was "better" than NaN and training ended with the initial weights, unannounced.
+    model = _bias_model(1.0)
+    inputs, y = {"x": np.zeros((N_ROWS, 1))}, np.ones(N_ROWS)
+    bad = {"x": np.array([[np.nan], [0.0]])}
+    with pytest.raises(
+        TrainingStopped,
+        match=r"the validation loss became nan in epoch 1; the weights of "
+        r"epoch 0 \(the best so far\) are restored",
+    ):
+        train(model, inputs, y, Poisson(), validation=(bad, np.ones(2), None), epochs=EPOCHS,
+              batch_size=N_ROWS, optimizer=keras.optimizers.SGD(0.125), verbose=0,
+              jit_compile=False)  # fmt: skip
+    assert _bias(model) == 1.0
 
 
 # ---------------------------------------------------------------------------------- Ctrl-C
