@@ -17,7 +17,6 @@ The package: the core (``glm``, ``networks``, ``training``, ``metrics``, ``repor
 
 import importlib
 import os
-from importlib import metadata
 
 from . import _moved
 
@@ -25,11 +24,6 @@ from . import _moved
 # the user asked for it.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-try:  # one version source: the package metadata (pyproject.toml)
-    __version__ = metadata.version("actnn")
-except metadata.PackageNotFoundError:  # a source tree that was never installed
-    __version__ = "0+unknown"
 
 _moved.install()
 
@@ -86,11 +80,23 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
+def _version() -> str:
+    """One version source: the package metadata (pyproject.toml)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("actnn")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str):
+    if name == "__version__":  # read when asked for: importlib.metadata costs 0.1 s at start-up
+        return _version()
     if name in _EXPORTS:
         return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
     raise AttributeError(f"module 'actnn' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+    return sorted(set(globals()) | set(_EXPORTS) | {"__version__"})

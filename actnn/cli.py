@@ -413,8 +413,10 @@ def _in_sample_deviance(config: Any, model: Any, data: pd.DataFrame) -> float:
     """
     import pandas as pd
 
-    y = pd.to_numeric(data[config.response]).to_numpy(dtype=float)
     w = None if config.weights is None else data[config.weights].to_numpy(dtype=float)
+    if hasattr(model, "deviance_"):  # a GLM knows its deviance on its learning data
+        return model.deviance_ / (len(data) if w is None else float(w.sum()))
+    y = pd.to_numeric(data[config.response]).to_numpy(dtype=float)
     return model.family_.mean_deviance(y, model.predict(data), w)
 
 

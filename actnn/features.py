@@ -204,7 +204,8 @@ def _level_codes(
         # map the few categories, then index by the integer codes
         codes = index.get_indexer(values.cat.categories.astype(object))[values.cat.codes.to_numpy()]
     else:
-        codes = index.get_indexer(values.astype(object))
+        row_codes, distinct = pd.factorize(values)  # each distinct value looked up once
+        codes = index.get_indexer(pd.Index(distinct).astype(object))[row_codes]
     bad = codes < 0
     if not bad.any():
         return codes
