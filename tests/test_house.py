@@ -47,11 +47,8 @@ def _imported(name: str, path: Path) -> set[str]:
                 base = ".".join(here[: len(here) - node.level + 1] + [node.module or ""]).strip(".")
             else:
                 base = node.module or ""
-            # ``from pkg import sub`` imports the submodule; ``from mod import name``, the module
-            candidates = [
-                f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base
-                for alias in node.names
-            ]
+            # ``from pkg import sub`` runs the package ``pkg`` too, so both count
+            candidates = [base] + [f"{base}.{alias.name}" for alias in node.names]
         else:
             continue
         for candidate in candidates:

@@ -42,7 +42,13 @@ from ..tables import (
     _read_table,
     content_fingerprint,
 )
-from . import schema
+from .schema import (
+    CATEGORICAL_LEVELS,
+    FREQ_COLUMNS,
+    INTEGER_COLUMNS,
+    SEV_COLUMNS,
+    categorical_dtype,
+)
 
 DATA_DIR_ENV = "ACTNN_DATA_DIR"
 
@@ -229,7 +235,7 @@ def validate_freq(df: pd.DataFrame) -> pd.DataFrame:
     policies with Exposure > 1 (up to 2.01), which :func:`prepare_nsw2018` and
     :func:`prepare_wm2023` cap at 1. The models warn about them (:class:`DataWarning`).
     """
-    return _validate(df, schema.FREQ_COLUMNS, "freMTPL2freq", unique_ids=True)
+    return _validate(df, FREQ_COLUMNS, "freMTPL2freq", unique_ids=True)
 
 
 def validate_sev(df: pd.DataFrame) -> pd.DataFrame:
@@ -238,7 +244,7 @@ def validate_sev(df: pd.DataFrame) -> pd.DataFrame:
     As :func:`validate_freq`, for the columns of :data:`~.schema.SEV_COLUMNS`; an IDpol may
     occur on several rows (one row per claim).
     """
-    return _validate(df, schema.SEV_COLUMNS, "freMTPL2sev", unique_ids=False)
+    return _validate(df, SEV_COLUMNS, "freMTPL2sev", unique_ids=False)
 
 
 def _validate(
@@ -254,7 +260,7 @@ def _validate(
         problems.append("no rows")
     typed = {}
     for column in (column for column in columns if column in df):
-        if column in schema.CATEGORICAL_LEVELS:
+        if column in CATEGORICAL_LEVELS:
             typed[column] = _categorical(df[column], column, problems)
         else:
             typed[column] = _numeric(df[column], column, problems)
@@ -274,7 +280,7 @@ def _numeric(series: pd.Series, column: str, problems: list[str]) -> np.ndarray 
     problems += found
     finite = np.isfinite(x)
     checks = []
-    integer = column in schema.INTEGER_COLUMNS
+    integer = column in INTEGER_COLUMNS
     if integer:
         checks.append((finite & (x != np.trunc(x)), "a value that is not a whole number"))
     if column in _BOUNDS:
@@ -290,7 +296,7 @@ def _numeric(series: pd.Series, column: str, problems: list[str]) -> np.ndarray 
 
 def _categorical(series: pd.Series, column: str, problems: list[str]) -> pd.Categorical | None:
     """Values of a categorical column as schema categories, or None after adding its problems."""
-    dtype = schema.categorical_dtype(column)
+    dtype = categorical_dtype(column)
     raw = series.to_numpy(dtype=object)
     missing = pd.isna(raw)
     if series.dtype == dtype and series.cat.categories.tolist() == list(dtype.categories):

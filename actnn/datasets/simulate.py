@@ -67,7 +67,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import schema
+from .schema import (
+    CATEGORICAL_LEVELS,
+    REGION_LEVELS,
+    VEHBRAND_LEVELS,
+    VEHGAS_LEVELS,
+    categorical_dtype,
+)
 
 #: Shape of the Gamma distribution of one claim size (coefficient of variation 1 / sqrt(1.5)).
 SEVERITY_SHAPE: float = 1.5
@@ -281,7 +287,7 @@ def true_frequency(df: pd.DataFrame) -> np.ndarray:
     veh_age = df["VehAge"].to_numpy(dtype=np.float64)
     power = df["VehPower"].to_numpy(dtype=np.float64)
     log_density = np.log(df["Density"].to_numpy(dtype=np.float64))
-    diesel = _level_codes(df, "VehGas") == schema.VEHGAS_LEVELS.index("Diesel")
+    diesel = _level_codes(df, "VehGas") == VEHGAS_LEVELS.index("Diesel")
     malus = 1.0 - np.exp(-(bonus_malus - 50.0) / 60.0)
 
     eta = (
@@ -359,27 +365,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _simulate_features(rng: np.random.Generator, n: int) -> pd.DataFrame:
     """Draw the rating factors and Exposure; columns of freMTPL2freq except ClaimNb."""
-    region = _draw_levels(rng, _REGION_SHARE, schema.REGION_LEVELS, n)
-    ranges = np.array([_REGION_LOG_DENSITY_RANGE[level] for level in schema.REGION_LEVELS])
+    region = _draw_levels(rng, _REGION_SHARE, REGION_LEVELS, n)
+    ranges = np.array([_REGION_LOG_DENSITY_RANGE[level] for level in REGION_LEVELS])
     low, high = ranges[region, 0], ranges[region, 1]
     log_density = low + (high - low) * rng.beta(*_LOG_DENSITY_BETA, size=n)
-    in_paris = (region == schema.REGION_LEVELS.index("R11")) & (rng.random(n) < _R11_PARIS_SHARE)
+    in_paris = (region == REGION_LEVELS.index("R11")) & (rng.random(n) < _R11_PARIS_SHARE)
     log_density[in_paris] = np.log(_DENSITY_MAX)
     density = np.clip(np.rint(np.exp(log_density)), 1, _DENSITY_MAX).astype(np.int64)
     area = np.searchsorted(_AREA_DENSITY_EDGES, density, side="left")
 
-    brand = _draw_levels(rng, _VEHBRAND_SHARE, schema.VEHBRAND_LEVELS, n)
-    diesel_share = _effect_array(_DIESEL_SHARE, schema.VEHBRAND_LEVELS)[brand]
+    brand = _draw_levels(rng, _VEHBRAND_SHARE, VEHBRAND_LEVELS, n)
+    diesel_share = _effect_array(_DIESEL_SHARE, VEHBRAND_LEVELS)[brand]
     diesel = rng.random(n) < diesel_share
-    gas = np.where(
-        diesel, schema.VEHGAS_LEVELS.index("Diesel"), schema.VEHGAS_LEVELS.index("Regular")
-    )
+    gas = np.where(diesel, VEHGAS_LEVELS.index("Diesel"), VEHGAS_LEVELS.index("Regular"))
     power = np.empty(n, dtype=np.int64)
-    for code, level in enumerate(schema.VEHGAS_LEVELS):
+    for code, level in enumerate(VEHGAS_LEVELS):
         rows = gas == code
         share = np.asarray(_VEHPOWER_SHARE[level])
         power[rows] = _VEHPOWER_MIN + rng.choice(share.size, size=rows.sum(), p=share / share.sum())
-    veh_age = _draw_vehicle_age(rng, brand == schema.VEHBRAND_LEVELS.index("B12"))
+    veh_age = _draw_vehicle_age(rng, brand == VEHBRAND_LEVELS.index("B12"))
 
     driv_age = _DRIVAGE_MIN + _DRIVAGE_WEIBULL_SCALE * rng.weibull(_DRIVAGE_WEIBULL_SHAPE, size=n)
     driv_age = np.minimum(np.floor(driv_age), _DRIVAGE_MAX).astype(np.int64)
@@ -466,13 +470,13 @@ def _effect_array(values: Mapping[str, float], levels: Sequence[str]) -> np.ndar
 
 
 def _categorical(codes: np.ndarray, column: str) -> pd.Categorical:
-    return pd.Categorical.from_codes(codes, dtype=schema.categorical_dtype(column))
+    return pd.Categorical.from_codes(codes, dtype=categorical_dtype(column))
 
 
 def _level_codes(df: pd.DataFrame, column: str) -> np.ndarray:
     """Codes of a categorical column in the schema's level order; unknown levels are an error."""
     values = df[column]
-    levels = pd.Index(schema.CATEGORICAL_LEVELS[column])
+    levels = pd.Index(CATEGORICAL_LEVELS[column])
     if isinstance(values.dtype, pd.CategoricalDtype):
         category_codes = values.cat.codes.to_numpy()
         codes = np.where(
@@ -492,7 +496,7 @@ def _level_codes(df: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def _level_effect(df: pd.DataFrame, column: str, effect: Mapping[str, float]) -> np.ndarray:
-    levels = schema.CATEGORICAL_LEVELS[column]
+    levels = CATEGORICAL_LEVELS[column]
     return _effect_array(effect, levels)[_level_codes(df, column)]
 
 

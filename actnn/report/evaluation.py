@@ -114,47 +114,58 @@ class Evaluation:
 
     def figures(self) -> list[tuple[str, Callable[[], bytes]]]:
         """(caption, function returning the figure's PNG bytes) pairs, in the report's order."""
-        from . import plotting
+        from .plotting import (
+            figure_png,
+            plot_bias_by_feature,
+            plot_calibration,
+            plot_double_lift,
+            plot_lorenz,
+            plot_marginal,
+            plot_murphy,
+            plot_ordered_lorenz,
+            plot_partial_dependence,
+            plot_relativities,
+        )
 
         def figure(draw, size=(6.4, 4.4)):
-            return lambda: plotting.figure_png(draw, size)
+            return lambda: figure_png(draw, size)
 
         rate = "frequency" if self.family == "poisson" else "mean response"
         out = [
             ("Lorenz curves (concentration of claims by predicted " + rate + ")",
-             figure(lambda ax: plotting.plot_lorenz(self.lorenz, ginis=self.ginis, ax=ax))),
+             figure(lambda ax: plot_lorenz(self.lorenz, ginis=self.ginis, ax=ax))),
             (f"Calibration: mean observed against mean predicted in {self.n_bins} bins of "
              f"equal {'exposure' if self.family == 'poisson' else 'weight'}",
-             figure(lambda ax: plotting.plot_calibration(self.calibration, ax=ax))),
+             figure(lambda ax: plot_calibration(self.calibration, ax=ax))),
             ("Murphy decomposition of the deviance",
-             figure(lambda ax: plotting.plot_murphy(self.murphy, ax=ax))),
+             figure(lambda ax: plot_murphy(self.murphy, ax=ax))),
         ]  # fmt: skip
         base = self.names[0]
         for alt, curve in self.ordered_lorenz.items():
             label = f"{alt} against {base} (Gini {self.ordered_ginis[alt]:.3f})"
             out.append((f"Ordered Lorenz curve: {alt} relative to {base}",
-                        figure(lambda ax, c=curve, lab=label: plotting.plot_ordered_lorenz(
+                        figure(lambda ax, c=curve, lab=label: plot_ordered_lorenz(
                             c, x="premium_share", y="loss_share", label=lab, ax=ax))))  # fmt: skip
         if self.double_lift is not None:
             names = self.names[:2]
             out.append((f"Double lift: {names[0]} against {names[1]}",
-                        figure(lambda ax: plotting.plot_double_lift(self.double_lift, names=names,
+                        figure(lambda ax: plot_double_lift(self.double_lift, names=names,
                                                                     ax=ax))))  # fmt: skip
         for feature, tables in self.bias.items():
             out.append((f"Observed and predicted by {feature}",
-                        figure(lambda ax, t=tables, f=feature: plotting.plot_marginal(
+                        figure(lambda ax, t=tables, f=feature: plot_marginal(
                             t, feature=f, ax=ax), size=(7.2, 4.4))))  # fmt: skip
             out.append((f"Bias by {feature} (95 % intervals)",
-                        figure(lambda ax, t=tables, f=feature: plotting.plot_bias_by_feature(
+                        figure(lambda ax, t=tables, f=feature: plot_bias_by_feature(
                             t, feature=f, ax=ax), size=(7.2, 4.4))))  # fmt: skip
         for feature, tables in self.partial_dependence.items():
             out.append((f"Partial dependence on {feature}",
-                        figure(lambda ax, t=tables, f=feature: plotting.plot_partial_dependence(
+                        figure(lambda ax, t=tables, f=feature: plot_partial_dependence(
                             t, feature=f, ax=ax))))  # fmt: skip
         for feature, table in self.relativities.items():
             names = table.attrs.get("names", ("GLM", "model"))
             out.append((f"Relativities of {feature}: {names[0]} and {names[1]}",
-                        figure(lambda ax, t=table, f=feature, n=names: plotting.plot_relativities(
+                        figure(lambda ax, t=table, f=feature, n=names: plot_relativities(
                             t, feature=f, names=n, ax=ax))))  # fmt: skip
         return out
 
