@@ -220,10 +220,6 @@ def _fit(args: argparse.Namespace) -> None:
         _start_tensorflow(args)
     print(f"config {args.config}: {config.describe()}")
     out = Path(args.out)
-    if not args.overwrite and out.is_dir() and any(out.iterdir()):
-        raise FileExistsError(
-            f"{out} exists and is not empty: pass --overwrite to replace the model saved there"
-        )
     _check_target(out, args.overwrite)  # before the fit, which may take long
     data = _read_data(args.data, args.sep)
     unused = [str(c) for c in data.columns if c not in config.columns]

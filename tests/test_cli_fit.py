@@ -258,7 +258,8 @@ def test_overwrite_is_needed_to_replace_a_model(tmp_path, capsys, own_portfolio)
     args = ["fit", str(tmp_path / "model.toml"), "--data", str(tmp_path / "learn.csv")]
     args += ["--out", str(tmp_path / "model")]
     assert main(args) == 1
-    assert "exists and is not empty" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "exists and is not empty; pass --overwrite to replace the model there" in err
     assert main([*args, "--overwrite"]) == 0
 
 
