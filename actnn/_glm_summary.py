@@ -7,14 +7,14 @@ statsmodels' ``results.summary()``, in text (``print``) and in HTML (a notebook)
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import Any
 
 import pandas as pd
 
 from .families import Tweedie
 
-if TYPE_CHECKING:
-    from .glm import GLM
+#: A fitted :class:`actnn.GLM` (not imported: :mod:`actnn.glm` imports this module).
+GLM = Any
 
 __all__ = ["GLMSummary"]
 

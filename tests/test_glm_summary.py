@@ -39,11 +39,6 @@ def test_beyond_ten_million_df_t_is_normal_with_the_first_correction():
     np.testing.assert_allclose(two_sided_p(t, df), 2 * stats.t.sf(t, df), rtol=1e-9)
 
 
-def test_alpha_outside_zero_one_is_refused():
-    with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\), got 1.5"):
-        critical_value(1.5)
-
-
 # ---------------------------------------------------------------------- dispersion
 def _statsmodels(glm: GLM, data: pd.DataFrame, family, *, scale=None, use_t=False, **kwargs):
     x = glm.features_.design_matrix(data, intercept=True)
@@ -242,6 +237,12 @@ def test_glm_html_repr_and_repr(glm1):
     assert repr(glm1) == "GLM(small, family='poisson'; fitted, 13 parameters)"
     assert "fitted, 13 parameters" in html and "Observations" in html and "<td" in html
     assert "DrivAgeGLM26-40" not in html  # compact: no coefficients
+
+
+def test_alpha_outside_zero_one_is_refused(glm1):
+    for method in (glm1.coef_table, glm1.relativities, glm1.summary):
+        with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\), got 1.5"):
+            method(alpha=1.5)
 
 
 def test_an_unfitted_glm_has_no_summary():
