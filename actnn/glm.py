@@ -11,6 +11,7 @@ network. Fitting, pricing, saving and loading a GLM thus never import TensorFlow
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from ._base import _exposure_column, _response_column, _weights_column
+from ._distributions import critical_value, two_sided_p
+from ._glm_summary import GLMSummary, glm_html
 from ._irls import _CHUNK_ROWS, _ETA_MAX, _ETA_MIN, irls
 from ._validation import _listed, _rows_message
 from .families import Family, Poisson, Tweedie, get_family
@@ -137,6 +140,22 @@ def _check_mu(
     )
 
 
+def _dispersion_method(dispersion: Any, family: Family) -> str:
+    """How a GLM's ``dispersion`` argument sets the dispersion: ``"pearson"`` or ``"fixed"``."""
+    valid = "None (the family's: 1 for Poisson, Pearson's otherwise), 'pearson' or a number > 0"
+    if dispersion is None:
+        return "fixed" if family.fixed_dispersion else "pearson"
+    if isinstance(dispersion, str):
+        if dispersion.lower() == "pearson":
+            return "pearson"
+        raise ValueError(f"dispersion must be {valid}, got {dispersion!r}")
+    if isinstance(dispersion, bool) or not isinstance(dispersion, numbers.Real):
+        raise TypeError(f"dispersion must be {valid}, got {type(dispersion).__name__}")
+    if not (math.isfinite(dispersion) and dispersion > 0):
+        raise ValueError(f"dispersion must be {valid}, got {dispersion!r}")
+    return "fixed"
+
+
 class GLM:
     """A log-link GLM (Poisson frequency, Gamma severity, Tweedie) held in a Keras network.
 
@@ -148,6 +167,13 @@ class GLM:
         ``"poisson"``, ``"gamma"`` or a :class:`~actnn.families.Tweedie` object.
     tol, max_iter : float, int
         IRLS convergence settings (see :func:`irls`).
+    dispersion : None, "pearson" or float
+        The dispersion ``phi`` that scales the standard errors: None (default) the family's,
+        1 for Poisson and the Pearson estimate for Gamma and Tweedie; ``"pearson"`` the Pearson
+        estimate for every family (for Poisson: quasi-Poisson standard errors, the coefficients
+        are the same); a number > 0 fixes it. Where it is estimated, p-values and confidence
+        intervals use Student's t with ``df_resid_`` degrees of freedom, where it is fixed the
+        normal distribution, as R's ``summary.glm``.
     name : str, optional
         Name of the model in tables (default: the feature specification's name).
 
@@ -162,8 +188,12 @@ class GLM:
     deviance_, null_deviance_ : float
         Total (weighted) deviance of the fit and of the homogeneous model on the learning data.
     dispersion_ : float
-        1 for Poisson; otherwise the Pearson estimate ``sum w (y - mu)^2 / V(mu) / (n - p)``, as
-        R's ``summary.glm``.
+        By default 1 for Poisson; otherwise the Pearson estimate
+        ``sum w (y - mu)^2 / V(mu) / (n - p)``, as R's ``summary.glm`` (see ``dispersion``).
+    dispersion_method_ : str
+        ``"fixed"`` (``dispersion_`` is 1 or the number given) or ``"pearson"`` (estimated).
+    exposure_total_ : float or None
+        The sum of the exposure of the learning data (None without exposure).
     aic_ : float
         Akaike information criterion with R's conventions (``-2 loglik + 2 p``, plus 2 for the
         dispersion of the Gamma family, whose log-likelihood uses ``phi = D / sum(w)``; ``-inf``
@@ -192,6 +222,7 @@ class GLM:
         *,
         tol: float = 1e-12,
         max_iter: int = 100,
+        dispersion: float | str | None = None,
         name: str | None = None,
     ):
         if not isinstance(features, FeatureSpec):
@@ -200,6 +231,7 @@ class GLM:
         self.family = family
         self.tol = tol
         self.max_iter = max_iter
+        self.dispersion = dispersion
         self.name = name
 
     # ------------------------------------------------------------------ fitting
@@ -238,7 +270,8 @@ class GLM:
             response outside the family's support (Poisson counts < 0, Gamma amounts <= 0);
             exposure or weights <= 0; an array of another length than the data; a level of a
             Poisson or Tweedie model whose rows all have response 0 (its coefficient would be
-            -inf).
+            -inf); a ``dispersion`` other than None, ``"pearson"`` or a number > 0 (a
+            ``TypeError`` for one that is no number).
 
         Warns
         -----
@@ -248,6 +281,7 @@ class GLM:
         """
         started = time.perf_counter()
         self.family_ = get_family(self.family)
+        dispersion_method = _dispersion_method(self.dispersion, self.family_)  # before the fit
         self.features_ = self.features.fit(data)
         y, self.response_ = _response_column(data, response, self.family_)
         v, self.exposure_ = _exposure_column(data, exposure)
@@ -274,11 +308,13 @@ class GLM:
         self.null_deviance_ = irls(
             x[:, :1], y, self.family_, offset=offset, weights=w, tol=self.tol
         )["deviance"]
-        if self.family_.fixed_dispersion:
-            self.dispersion_ = 1.0
-        else:
+        self.dispersion_method_ = dispersion_method
+        if dispersion_method == "pearson":
             pearson = np.sum(w_all * (y - mu) ** 2 / self.family_.unit_variance(mu))
             self.dispersion_ = float(pearson / self.df_resid_)
+        else:
+            self.dispersion_ = 1.0 if self.dispersion is None else float(self.dispersion)
+        self.exposure_total_ = None if v is None else float(np.sum(v))
         self.aic_ = self._aic(y, mu, w)
         self.coef_ = pd.Series(sol["coef"], index=terms, name="coef")
         cov = self.dispersion_ * sol["cov_unscaled"]
@@ -394,12 +430,17 @@ class GLM:
             mu = np.exp(eta)
         return _check_mu(mu, lambda rows: eta[rows], lambda rows: self._largest_terms(x[rows]))
 
+    def _term_columns(self) -> dict[str, str]:
+        """The data column of each term (``"(Intercept)"`` for the intercept)."""
+        columns = {t: f.column for f in self.features_.features for t in f.terms}
+        return {_INTERCEPT: _INTERCEPT, **columns}
+
     def _largest_terms(self, x: np.ndarray) -> list[str]:
         """For each row of the design matrix ``x``: the term adding most to ``|eta|``."""
         terms = self.features_.terms
         if not terms:
             return [""] * len(x)
-        column_of = {t: f.column for f in self.features_.features for t in f.terms}
+        column_of = self._term_columns()
         contributions = x * self.coef_.to_numpy()[1:]
         notes = []
         for row, j in enumerate(np.argmax(np.abs(contributions), axis=1)):
@@ -434,41 +475,63 @@ class GLM:
         return coef[0] + x @ coef[1:] + self._offset(data, exposure)
 
     # ------------------------------------------------------------------ tables
-    def coef_table(self) -> pd.DataFrame:
-        """Coefficients with standard errors, z-values and two-sided normal p-values.
+    def _wald_df(self) -> int | None:
+        """Degrees of freedom of the Wald tests: ``df_resid_`` if the dispersion is estimated,
+        None (the normal distribution) if it is fixed."""
+        return self.df_resid_ if self.dispersion_method_ == "pearson" else None
 
-        Columns: ``term``, ``feature``, ``estimate``, ``std_error``, ``z_value``, ``p_value``.
-        For the Gamma family the z-values use the estimated dispersion (R calls them t values).
+    def coef_table(self, *, alpha: float = 0.05) -> pd.DataFrame:
+        """Coefficients with standard errors, Wald statistics, p-values and confidence intervals.
+
+        Columns: ``term``, ``feature`` (the data column, ``"(Intercept)"`` for the
+        intercept), ``estimate``, ``std_error``, ``z_value`` (``t_value`` where the dispersion
+        is estimated), ``p_value`` (two-sided), ``ci_lower``, ``ci_upper`` (the ``1 - alpha``
+        confidence interval ``estimate -/+ q std_error``).
+
+        Where the dispersion is estimated (Gamma and Tweedie, or ``dispersion="pearson"``) the
+        statistic ``estimate / std_error`` is compared with Student's t with ``df_resid_``
+        degrees of freedom, where it is fixed (Poisson) with the normal distribution, as R's
+        ``summary.glm`` and ``confint.default``; ``q`` is the matching ``1 - alpha/2``
+        quantile.
         """
         self._check_fitted()
-        z = self.coef_ / self.bse_
-        p = np.array([math.erfc(abs(v) / math.sqrt(2.0)) for v in z])
-        feature_of = self.features_.term_feature
+        df = self._wald_df()
+        estimate, std_error = self.coef_.to_numpy(), self.bse_.to_numpy()
+        statistic = estimate / std_error
+        half_width = critical_value(alpha, df) * std_error
+        column_of = self._term_columns()
         return pd.DataFrame(
             {
                 "term": self.coef_.index,
-                "feature": [feature_of.get(t, _INTERCEPT) for t in self.coef_.index],
-                "estimate": self.coef_.to_numpy(),
-                "std_error": self.bse_.to_numpy(),
-                "z_value": z.to_numpy(),
-                "p_value": p,
+                "feature": [column_of[t] for t in self.coef_.index],
+                "estimate": estimate,
+                "std_error": std_error,
+                "z_value" if df is None else "t_value": statistic,
+                "p_value": two_sided_p(statistic, df),
+                "ci_lower": estimate - half_width,
+                "ci_upper": estimate + half_width,
             }
         )
 
-    def relativities(self) -> pd.DataFrame:
+    def relativities(self, *, alpha: float = 0.05) -> pd.DataFrame:
         """The tariff: a multiplicative relativity per level of each feature.
 
-        Columns: ``feature``, ``level``, ``term``, ``coefficient``, ``relativity`` (=
-        ``exp(coefficient)``), ``std_error``, ``is_reference``. Reference levels have coefficient
-        0 and relativity 1; a continuous feature has one row per term, the relativity per unit.
-        The base level (intercept) is the first row.
+        Columns: ``feature`` (the data column, e.g. ``"DrivAge"`` for the classes of a
+        ``Binned("DrivAge", ..., name="DrivAgeGLM")``), ``level``, ``term`` (the
+        coefficient's name), ``coefficient``, ``relativity`` (= ``exp(coefficient)``),
+        ``std_error`` (of the coefficient: on the log scale), ``relativity_lower``,
+        ``relativity_upper`` (the ``1 - alpha`` confidence interval of the relativity, ``exp``
+        of the coefficient's, see :meth:`coef_table`), ``is_reference``. Reference levels have
+        coefficient 0, relativity 1 and standard error 0; a continuous feature has one row per
+        term, the relativity per unit. The base level (intercept) is the first row.
         """
         self._check_fitted()
         rows = [(_INTERCEPT, "", _INTERCEPT)]
         for f in self.features_.features:
-            rows += [(f.label, level, term) for level, term in f.levels_table()]
-        coef = [0.0 if t is None else self.coef_[t] for _, _, t in rows]
-        se = [0.0 if t is None else self.bse_[t] for _, _, t in rows]
+            rows += [(f.column, level, term) for level, term in f.levels_table()]
+        coef = np.array([0.0 if t is None else self.coef_[t] for _, _, t in rows])
+        se = np.array([0.0 if t is None else self.bse_[t] for _, _, t in rows])
+        half_width = critical_value(alpha, self._wald_df()) * se
         return pd.DataFrame(
             {
                 "feature": [r[0] for r in rows],
@@ -477,9 +540,26 @@ class GLM:
                 "coefficient": coef,
                 "relativity": np.exp(coef),
                 "std_error": se,
+                "relativity_lower": np.exp(coef - half_width),
+                "relativity_upper": np.exp(coef + half_width),
                 "is_reference": [r[2] is None for r in rows],
             }
         )
+
+    def summary(self, *, alpha: float = 0.05) -> GLMSummary:
+        """The fit at a glance, as statsmodels' ``results.summary()``: text and HTML.
+
+        A header (model, family, link, observations, total exposure, the response, exposure
+        and weights columns, deviance and null deviance, the dispersion and how it was
+        obtained, residual degrees of freedom, AIC, IRLS iterations) over the coefficient
+        table of :meth:`coef_table` with its ``1 - alpha`` confidence intervals. ``print`` it
+        for text; a notebook shows its HTML.
+        """
+        self._check_fitted()
+        return GLMSummary(self, alpha=alpha)
+
+    def _repr_html_(self) -> str:
+        return glm_html(self)
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Save the fitted GLM to the directory ``path``, read back by :func:`actnn.load_model`.

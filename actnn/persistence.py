@@ -141,11 +141,24 @@ _FITTED: dict[str, tuple[str, ...]] = {
         "dispersion_",
         "aic_",
         "fit_seconds_",
+        "dispersion_method_",
+        "exposure_total_",
     ),
     "fnn": _NETWORK_FITTED,
     "cann": _NETWORK_FITTED,
     "localglmnet": (*_NETWORK_FITTED, "glm_coef_"),
     "nagging": ("resumed_",),
+}
+
+
+#: Fitted attributes newer than the format, by kind: their value for a model saved before them.
+#: (A GLM saved before ``dispersion`` existed had the family's dispersion; its total exposure was
+#: not kept.)
+_ADDED_FITTED: dict[str, dict[str, Callable[[Any], Any]]] = {
+    "glm": {
+        "dispersion_method_": lambda glm: "fixed" if glm.family_.fixed_dispersion else "pearson",
+        "exposure_total_": lambda glm: None,
+    },
 }
 
 
@@ -473,8 +486,12 @@ def _load(directory: Path, manifest: dict[str, Any]) -> Model:
         if kind == "nagging":
             params["make_member"] = _no_make_member
         model = cls(**params)
+        fitted, added = manifest["fitted"], _ADDED_FITTED.get(kind, {})
         for name in _FITTED[kind]:
-            setattr(model, name, _decode(name, manifest["fitted"][name]))
+            if name in added and name not in fitted:
+                setattr(model, name, added[name](model))
+            else:
+                setattr(model, name, _decode(name, fitted[name]))
     except ModelFormatError:
         raise
     except (KeyError, TypeError, ValueError) as err:

@@ -228,15 +228,16 @@ def test_relativities_table(portfolio):
     glm = GLM(get_preset("nsw2018_glm1")).fit(portfolio, "ClaimNb", exposure="Exposure")
     table = glm.relativities()
     assert list(table.columns) == [
-        "feature", "level", "term", "coefficient", "relativity", "std_error", "is_reference",
+        "feature", "level", "term", "coefficient", "relativity", "std_error", "relativity_lower",
+        "relativity_upper", "is_reference",
     ]  # fmt: skip
     ref = table[table["is_reference"]]
     assert set(ref["feature"]) == {
-        "VehPowerGLM", "VehAgeGLM", "DrivAgeGLM", "VehBrand", "VehGas", "Region",
+        "VehPower", "VehAge", "DrivAge", "VehBrand", "VehGas", "Region",
     }  # fmt: skip
     assert (ref["relativity"] == 1.0).all()
     assert ref.set_index("feature").loc["Region", "level"] == "R24"
-    assert ref.set_index("feature").loc["DrivAgeGLM", "level"] == "41-50"
+    assert ref.set_index("feature").loc["DrivAge", "level"] == "41-50"
     # every coefficient appears once, plus one row per reference level
     assert len(table) == glm.n_params_ + len(ref)
     row = table[(table["feature"] == "VehBrand") & (table["level"] == "B12")].iloc[0]
