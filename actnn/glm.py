@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 
 from ._base import _exposure_column, _response_column, _weights_column
-from ._distributions import critical_value, two_sided_p
 from ._glm_summary import GLMSummary, glm_html
 from ._irls import _CHUNK_ROWS, _ETA_MAX, _ETA_MIN, irls
 from ._validation import _listed, _rows_message
@@ -154,6 +153,20 @@ def _dispersion_method(dispersion: Any, family: Family) -> str:
     if not (math.isfinite(dispersion) and dispersion > 0):
         raise ValueError(f"dispersion must be {valid}, got {dispersion!r}")
     return "fixed"
+
+
+def _wald_distribution(df: float | None, alpha: float) -> tuple[Any, float]:
+    """The reference distribution of Wald statistics and its ``1 - alpha/2`` quantile.
+
+    Student's t with ``df`` degrees of freedom where the dispersion is estimated, the standard
+    normal (``df=None``) where it is fixed.
+    """
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    from scipy import stats  # SciPy comes with scikit-learn; imported when tables are asked for
+
+    reference = stats.norm if df is None else stats.t(df)
+    return reference, float(reference.isf(alpha / 2))
 
 
 class GLM:
@@ -498,7 +511,8 @@ class GLM:
         df = self._wald_df()
         estimate, std_error = self.coef_.to_numpy(), self.bse_.to_numpy()
         statistic = estimate / std_error
-        half_width = critical_value(alpha, df) * std_error
+        reference, q = _wald_distribution(df, alpha)
+        half_width = q * std_error
         column_of = self._term_columns()
         return pd.DataFrame(
             {
@@ -507,7 +521,7 @@ class GLM:
                 "estimate": estimate,
                 "std_error": std_error,
                 "z_value" if df is None else "t_value": statistic,
-                "p_value": two_sided_p(statistic, df),
+                "p_value": 2 * reference.sf(np.abs(statistic)),
                 "ci_lower": estimate - half_width,
                 "ci_upper": estimate + half_width,
             }
@@ -531,7 +545,7 @@ class GLM:
             rows += [(f.column, level, term) for level, term in f.levels_table()]
         coef = np.array([0.0 if t is None else self.coef_[t] for _, _, t in rows])
         se = np.array([0.0 if t is None else self.bse_[t] for _, _, t in rows])
-        half_width = critical_value(alpha, self._wald_df()) * se
+        half_width = _wald_distribution(self._wald_df(), alpha)[1] * se
         return pd.DataFrame(
             {
                 "feature": [r[0] for r in rows],

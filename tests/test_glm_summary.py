@@ -11,32 +11,12 @@ import pandas as pd
 import pytest
 
 from actnn import Binned, Categorical, Continuous, FeatureSpec, load_model, simulate_mtpl
-from actnn._distributions import critical_value, two_sided_p
 from actnn.datasets.presets import get_preset
 from actnn.glm import GLM
 from actnn.persistence import MANIFEST
 
 sm = pytest.importorskip("statsmodels.api")
 stats = pytest.importorskip("scipy.stats")
-
-
-# ---------------------------------------------------------------------- t and normal
-@pytest.mark.parametrize("df", [1, 2, 5, 37, 1_379, 29_951, 680_000, 3_000_000, None])
-def test_p_values_and_critical_values_match_scipy(df):
-    t = np.array([0.0, 1e-3, 0.3, 1.0, 1.96, 2.5, 3.0, -4.0, 6.0, 9.0])
-    reference = 2 * (stats.norm.sf(np.abs(t)) if df is None else stats.t.sf(np.abs(t), df))
-    np.testing.assert_allclose(two_sided_p(t, df), reference, rtol=1e-9)
-    for alpha in (0.5, 0.1, 0.05, 0.01, 1e-4):
-        q = stats.norm.ppf(1 - alpha / 2) if df is None else stats.t.ppf(1 - alpha / 2, df)
-        assert critical_value(alpha, df) == pytest.approx(q, rel=1e-9)
-
-
-def test_beyond_ten_million_df_t_is_normal_with_the_first_correction():
-    # two-sided tail: erfc(t / sqrt 2) + phi(t) (t^3 + t) / (2 df) + O(df^-2)
-    t, df = np.array([1.0, 2.5, 5.0]), 2e7
-    first = stats.norm.pdf(t) * (t**3 + t) / (2 * df)
-    np.testing.assert_allclose(two_sided_p(t, df), 2 * stats.norm.sf(t) + first, rtol=1e-12)
-    np.testing.assert_allclose(two_sided_p(t, df), 2 * stats.t.sf(t, df), rtol=1e-9)
 
 
 # ---------------------------------------------------------------------- dispersion
