@@ -19,7 +19,7 @@ import pandas as pd
 from .._display import html_block, number, plural
 
 #: Rows of a table shown in the summary; more models are cut with a note.
-MAX_ROWS = 10
+MAX_ROWS = 8
 
 #: Figures drawn in the HTML summary (the report's first: Lorenz, calibration, Murphy).
 N_FIGURES = 3
@@ -34,7 +34,8 @@ HINT = (
 def _header(evaluation: Any) -> tuple[str, list[tuple[str, str]]]:
     stamp = evaluation.stamp
     names = evaluation.names
-    title = f"Evaluation of {plural(len(names), 'model')}: {', '.join(names)}"
+    shown = ", ".join(names[:MAX_ROWS]) + (", ..." if len(names) > MAX_ROWS else "")
+    title = f"Evaluation of {plural(len(names), 'model')}: {shown}"
     data = f"{stamp.get('n_rows', 0):,} rows" + (
         f" of {stamp['data_name']}" if stamp.get("data_name") else ""
     )
@@ -96,7 +97,7 @@ def summary_text(evaluation: Any) -> str:
     lines = [title, *(f"  {label}: {value}" for label, value in rows)]
     for caption, table in _tables(evaluation):
         shown, note = _cut(table)
-        lines += [caption, shown.to_string(float_format=number)]
+        lines += [caption, shown.rename_axis(None).to_string(float_format=number)]
         lines += [note] if note else []
     return "\n".join([*lines, _bins_note(evaluation), HINT])
 
