@@ -61,13 +61,13 @@ def frame_html(frame: pd.DataFrame, *, max_rows: int = 12, digits: int = 5) -> s
 
 
 def number(value: float | None, digits: int = 5) -> str:
-    """``value`` with ``digits`` significant digits (trailing zeros kept), whole from 10,000 on.
+    """``value`` with ``digits`` significant digits (trailing zeros kept), whole from 1,000 on.
 
     ``"-"`` for None or NaN.
     """
     if value is None or math.isnan(value):
         return "-"
-    if abs(value) >= 10_000:
+    if abs(value) >= 1_000:
         return f"{value:,.0f}"
     return f"{value:#.{digits}g}".rstrip(".")
 

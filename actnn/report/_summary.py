@@ -25,9 +25,8 @@ MAX_ROWS = 8
 N_FIGURES = 3
 
 HINT = (
-    "more: the fields .scores .ginis .calibration .murphy .double_lift .lorenz .bias "
-    ".partial_dependence .relativities; .show() puts the full report in a notebook, "
-    ".to_html(path) writes it"
+    "more: fields .scores .calibration .murphy .lorenz .bias ...; "
+    ".show(): the full report in a notebook"
 )
 
 
@@ -71,16 +70,18 @@ def discrimination_and_calibration(evaluation: Any) -> pd.DataFrame:
 def _bins_note(evaluation: Any) -> str:
     volume = "exposure" if evaluation.family == "poisson" else "weight"
     return (
-        f"bins_off: of {evaluation.n_bins} calibration bins of equal {volume}, those whose mean "
-        "observed is more than 1.96 standard errors from the mean predicted; miscalibration "
-        "and discrimination: Murphy decomposition of the deviance"
+        f"bins_off: of {evaluation.n_bins} calibration bins (equal {volume}), those > 1.96 SE "
+        "from the mean predicted"
     )
 
 
 def _tables(evaluation: Any) -> list[tuple[str, pd.DataFrame]]:
     return [
         (_scores_caption(evaluation), evaluation.scores),
-        ("Discrimination and calibration", discrimination_and_calibration(evaluation)),
+        (
+            "Discrimination and calibration (Murphy decomposition: miscalibration, discrimination)",
+            discrimination_and_calibration(evaluation),
+        ),
     ]
 
 
