@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._base import _exposure_column, _response_column, _weights_column
+from ._display import html_block, plural, text_block
 from ._irls import irls
 from ._validation import _check_frame
 from .families import Family, Poisson, Tweedie, get_family
@@ -258,6 +259,58 @@ class _NetworkModel:
         """Number of trainable weights."""
         self._check_fitted()
         return int(sum(np.prod(w.shape) for w in self.keras_model_.trainable_weights))
+
+    # -- display
+    def _input_rows(self) -> list[tuple[str, str]]:
+        """The numeric features and how the categorical ones enter the network."""
+        inputs = getattr(self, "inputs_", self.inputs)
+        scaling = "scaled to [-1, 1]" if inputs.scaling == "minmax" else "standardised"
+        rows = [("numeric", f"{', '.join(inputs.numeric_names)} ({scaling})")]
+        return (rows if inputs.numeric else []) + [self._categorical_row(inputs.categorical)]
+
+    def _categorical_row(self, features: Sequence[Any]) -> tuple[str, str]:
+        """The embeddings: each categorical feature's levels (once fitted) and dimension."""
+        dims = self.embedding_dim
+        embedded = [
+            f"{f.label} ({f'{len(f.levels)} levels, ' if f.is_fitted else ''}dim "
+            f"{dims if isinstance(dims, int) else dims.get(f.label, '?')})"
+            for f in features
+        ]
+        return ("embeddings", ", ".join(embedded) or "none")
+
+    def _start_rows(self) -> list[tuple[str, str]]:
+        """Where the network starts (a CANN's or LocalGLMnet's GLM); none for an FNN."""
+        return []
+
+    def _architecture_rows(self) -> list[tuple[str, str]]:
+        """Where it starts, its inputs, its hidden layers and (once built) its size."""
+        hidden = f"{', '.join(map(str, self.hidden))} units, {self.activation}"
+        hidden += f", dropout {self.dropout:g}" if self.dropout else ", no dropout"
+        rows = [*self._start_rows(), *self._input_rows(), ("hidden layers", hidden)]
+        if hasattr(self, "keras_model_"):
+            rows.append(("parameters", f"{self.n_params_:,} trainable"))
+        return rows
+
+    def _display_rows(self) -> list[tuple[str, str]]:
+        """The architecture, the size and what training did, as (label, value) rows."""
+        rows = self._architecture_rows()
+        if not hasattr(self, "keras_model_"):
+            return [*rows, ("state", f"not fitted (at most {plural(self.epochs, 'epoch')})")]
+        history = getattr(self, "history_", None)
+        rows += [] if history is None else history._rows(self.epochs)
+        balance = "corrected" if getattr(self, "balance_corrected_", False) else "not corrected"
+        return [*rows, ("balance", balance)]
+
+    def _title(self) -> str:
+        family = getattr(self, "family_", self.family)
+        state = "fitted" if hasattr(self, "keras_model_") else "not fitted"
+        return f"{type(self).__name__}({getattr(family, 'name', family)}; {state})"
+
+    def __repr__(self) -> str:
+        return text_block(self._title(), self._display_rows())
+
+    def _repr_html_(self) -> str:
+        return html_block(self._title(), self._display_rows())
 
     # -- balance correction
     def _response_and_weights(

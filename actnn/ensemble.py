@@ -13,6 +13,7 @@ Richman, R., Wüthrich, M. V. (2020). Nagging predictors. Risks 8(3), 83.
 from __future__ import annotations
 
 import json
+import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._display import LOSS_UNITS, frame_html, html_block, number, plural, text_block
 from .networks import _NetworkModel
 from .training import History
 
@@ -244,16 +246,79 @@ class Nagging:
         """Number of members, one per seed."""
         return len(self.seeds)
 
-    def summary(self) -> list[dict[str, Any]]:
-        """Seed, epochs, best epoch and fit time of every member."""
+    def summary(self) -> pd.DataFrame:
+        """One row per member, in seed order: how its training went.
+
+        Columns: ``seed``, ``epochs`` (run), ``best_epoch`` (whose weights are kept),
+        ``stopped_early``, ``loss`` and ``val_loss`` (at the best epoch, in the
+        :class:`~actnn.training.History`'s units: the weighted mean unit deviance; NaN without
+        a best epoch or validation rows), ``balance_corrected``, ``fit_seconds``, ``resumed``
+        (loaded from ``checkpoint_dir``).
+        """
         self._check_fitted()
-        return [
-            {
-                "seed": m.seed,
-                "epochs": m.history_.epochs,
-                "best_epoch": m.history_.best_epoch,
-                "fit_seconds": m.fit_seconds_,
-                "resumed": m.seed in self.resumed_,
-            }
-            for m in self.members_
+        rows = []
+        for m in self.members_:
+            h, k = m.history_, (m.history_.best_epoch or 0) - 1
+            rows.append(
+                {
+                    "seed": m.seed,
+                    "epochs": h.epochs,
+                    "best_epoch": h.best_epoch,
+                    "stopped_early": h.stopped_early,
+                    "loss": h.loss[k] if k >= 0 else math.nan,
+                    "val_loss": h.val_loss[k] if k >= 0 and h.val_loss else math.nan,
+                    "balance_corrected": m.balance_corrected_,
+                    "fit_seconds": m.fit_seconds_,
+                    "resumed": m.seed in self.resumed_,
+                }
+            )
+        frame = pd.DataFrame(rows)
+        frame.attrs["units"] = {"loss": LOSS_UNITS, "val_loss": LOSS_UNITS}
+        return frame
+
+    # -- display
+    def _display_rows(self) -> list[tuple[str, str]]:
+        """The members' architecture and, once fitted, how their training went."""
+        seeds = ", ".join(map(str, self.seeds))
+        correct = "each member" if self.balance_correct else "none"
+        rows = [("seeds", seeds), ("balance correction", correct)]
+        if not hasattr(self, "members_"):
+            return [*rows, ("state", "not fitted: make_member(seed) builds each member")]
+        first = self.members_[0]
+        member = [
+            (label, f"{value} per member" if label == "parameters" else value)
+            for label, value in first._architecture_rows()
         ]
+        table = self.summary()
+        stopped = int(table["stopped_early"].sum())
+        training = (
+            f"epochs run {_span(table['epochs'])}, best epoch {_span(table['best_epoch'])}, "
+            f"{stopped} of {len(table)} stopped early"
+        )
+        losses = (
+            f"mean loss {number(table['loss'].mean())}, val_loss "
+            f"{number(table['val_loss'].mean())} ({LOSS_UNITS}); per member: .summary()"
+        )
+        return [*rows, *member, ("training", training), ("best epochs", losses)]
+
+    def _title(self) -> str:
+        if not hasattr(self, "members_"):
+            return f"Nagging({plural(self.n_members, 'member')}; not fitted)"
+        kind = type(self.members_[0]).__name__
+        return f"Nagging({plural(self.n_members, kind + ' member')}; fitted)"
+
+    def __repr__(self) -> str:
+        return text_block(self._title(), self._display_rows())
+
+    def _repr_html_(self) -> str:
+        extra = frame_html(self.summary()) if hasattr(self, "members_") else ""
+        return html_block(self._title(), self._display_rows(), extra)
+
+
+def _span(values: pd.Series) -> str:
+    """``"12"`` or ``"12-40"``: the range of whole numbers (``"-"`` if all are missing)."""
+    values = values.dropna()
+    if values.empty:
+        return "-"
+    low, high = int(values.min()), int(values.max())
+    return str(low) if low == high else f"{low}-{high}"

@@ -252,6 +252,14 @@ class CANN(_NetworkModel):
             for note, glm_note in zip(network, self.glm._largest_terms(x), strict=True)
         ]
 
+    def _start_rows(self):
+        if self.nested:
+            how = "nested, coefficients " + ("trained" if self.glm_trainable else "frozen")
+        else:
+            how = "its linear predictor as a fixed offset"
+        name = self.glm.features.name or "GLM"
+        return [("starts at", f"{name} ({len(self.glm.coef_)} coefficients), {how}")]
+
     def _build(self, arrays, y, w):
         model = build_network(
             self.inputs_,
@@ -333,6 +341,15 @@ class LocalGLMnet(_NetworkModel):
         for f in self.inputs_.categorical:
             names += [f"{f.label}{level}" for level in f.levels[1:]]
         return names
+
+    def _categorical_row(self, features):
+        dummies = [
+            f"{f.label} ({len(f.levels) - 1} dummies)" if f.is_fitted else f.label for f in features
+        ]
+        return ("dummies", ", ".join(dummies) or "none")
+
+    def _start_rows(self):
+        return [("starts at", "the exact GLM on the same terms (beta(x) = its coefficients)")]
 
     def _network_inputs(self, data, exposure, unseen="error"):
         arrays = self.inputs_.transform(data, unseen=unseen)

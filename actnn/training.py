@@ -14,11 +14,14 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import keras
 import numpy as np
+import pandas as pd
 import tensorflow as tf
 
+from ._display import LOSS_UNITS, frame_html, html_block, number, text_block
 from .families import Family
 
 __all__ = ["History", "train", "run_epochs", "TrainingStopped"]
@@ -60,6 +63,56 @@ class History:
             "stopped_early": self.stopped_early,
             "interrupted": self.interrupted,
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per epoch run, indexed by ``epoch`` (from 1).
+
+        Columns: ``loss`` and ``val_loss`` (the weighted mean unit deviance on the training and
+        validation rows; ``val_loss`` is NaN without validation rows), ``learning_rate`` (at the
+        end of the epoch), ``seconds``. ``attrs["units"]`` names the units of each column.
+        """
+        n = self.epochs
+        frame = pd.DataFrame(
+            {
+                "loss": self.loss,
+                "val_loss": self.val_loss if self.val_loss else [math.nan] * n,
+                "learning_rate": self.learning_rate,
+                "seconds": self.seconds,
+            },
+            index=pd.RangeIndex(1, n + 1, name="epoch"),
+        )
+        frame.attrs["units"] = {"loss": LOSS_UNITS, "val_loss": LOSS_UNITS, "seconds": "seconds"}
+        return frame
+
+    def _rows(self, max_epochs: int | None = None) -> list[tuple[str, str]]:
+        """Epochs run (of ``max_epochs``), the best epoch, how training ended, its losses."""
+        if self.interrupted:
+            ended = "interrupted"
+        else:
+            ended = "stopped early" if self.stopped_early else "not stopped early"
+        run = f"{self.epochs:,} of at most {max_epochs:,}" if max_epochs else f"{self.epochs:,}"
+        rows = [("training", f"{run} epochs run, best epoch {self.best_epoch or '-'}, {ended}")]
+        if self.best_epoch:
+            k = self.best_epoch - 1
+            losses = f"loss {number(self.loss[k])}"
+            losses += f", val_loss {number(self.val_loss[k])}" if self.val_loss else ""
+            rows.append(("best epoch", f"{losses} ({LOSS_UNITS})"))
+        return rows
+
+    def __repr__(self) -> str:
+        return text_block("History", self._rows())
+
+    def _repr_html_(self) -> str:
+        return html_block("History", self._rows(), frame_html(self.to_frame()))
+
+    def plot(self, ax: Any = None) -> Any:
+        """Draw ``loss`` and ``val_loss`` by epoch, the best epoch marked; returns the Axes.
+
+        Drawn by :func:`actnn.report.plotting.plot_history` (``ax=None``: a new figure).
+        """
+        from .report.plotting import plot_history  # the plotting module holds matplotlib
+
+        return plot_history(self.to_frame(), best_epoch=self.best_epoch, ax=ax)
 
 
 def _record_interrupt(

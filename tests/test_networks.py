@@ -134,7 +134,7 @@ def test_nagging_averages_members_and_resumes_without_retraining(portfolio, tmp_
     again.fit(portfolio, "ClaimNb", exposure="Exposure")
     assert trained == [3] and again.resumed_ == [1, 2]
     np.testing.assert_array_equal(again.member_predictions(portfolio), members)
-    assert [m["seed"] for m in again.summary()] == [1, 2, 3]
+    assert again.summary()["seed"].tolist() == [1, 2, 3]
 
 
 def test_localglmnet_starts_at_its_glm_and_explains_itself(portfolio, tmp_path):

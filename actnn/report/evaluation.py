@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import html
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +35,7 @@ from ..glm import GLM
 from ..interpret import partial_dependence, predict_rate, relativities_from_partial_dependence
 from ..metrics.discrimination import _gini_of_curve
 from ..tables import content_fingerprint
+from ._summary import report_display, summary_html, summary_text
 
 __all__ = ["Evaluation", "evaluate", "write_report", "data_fingerprint", "markdown_table"]
 
@@ -168,6 +170,23 @@ class Evaluation:
                         figure(lambda ax, t=table, f=feature, n=names: plot_relativities(
                             t, feature=f, names=n, ax=ax))))  # fmt: skip
         return out
+
+    # -- display
+    def __repr__(self) -> str:
+        return summary_text(self)
+
+    def _repr_html_(self) -> str:
+        return summary_html(self, _html_table)
+
+    def show(self, *, title: str = "Tariff comparison", height: int = 800) -> Any:
+        """The full report, as :meth:`to_html` writes it, shown inline in a notebook.
+
+        Returns an ``IPython.display.HTML`` object holding the report in an iframe of
+        ``height`` pixels (the last value of a cell is displayed); needs IPython.
+        """
+        with tempfile.TemporaryDirectory() as folder:
+            page = self.to_html(Path(folder) / "report.html", title=title).read_text("utf-8")
+        return report_display(page, height=height)
 
     # -- writers
     def _tables(self) -> list[tuple[str, pd.DataFrame]]:

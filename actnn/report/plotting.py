@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 __all__ = [
     "figure_png",
@@ -28,6 +29,7 @@ __all__ = [
     "plot_beta",
     "plot_importance",
     "plot_murphy",
+    "plot_history",
 ]
 
 
@@ -245,4 +247,24 @@ def plot_murphy(table: pd.DataFrame, *, ax=None):
                     xytext=(3, 3), textcoords="offset points")  # fmt: skip
     ax.set(xlabel="miscalibration (lower is better)",
            ylabel="discrimination (higher is better)", title="Murphy decomposition")  # fmt: skip
+    return ax
+
+
+def plot_history(frame: pd.DataFrame, *, best_epoch: int | None = None, ax=None):
+    """Training and validation loss by epoch (``History.to_frame``), the best epoch marked."""
+    if not {"loss", "val_loss"} <= set(frame.columns):
+        raise ValueError(
+            f"frame must be History.to_frame() with columns loss and val_loss, got {list(frame)}"
+        )
+    ax = _axes(ax)
+    epochs = frame.index.to_numpy()
+    ax.plot(epochs, frame["loss"], "-", label="training loss")
+    if frame["val_loss"].notna().any():
+        ax.plot(epochs, frame["val_loss"], "-", label="validation loss")
+    if best_epoch:
+        ax.axvline(best_epoch, color="grey", lw=0.8, ls="--", label=f"best epoch ({best_epoch})")
+    units = frame.attrs.get("units", {}).get("loss", "loss")
+    ax.set(xlabel="epoch", ylabel=units, title="Training history")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize="small")
     return ax
