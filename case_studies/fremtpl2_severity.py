@@ -91,7 +91,7 @@ def size_summary(frame: pd.DataFrame) -> dict[str, float]:
 
 sizes = pd.DataFrame({"learn": size_summary(learn), "test": size_summary(test)})
 sizes.index.name = "claim size"
-show(sizes)
+show(sizes.round().astype("int64"))
 
 
 def draw_sizes(ax):

@@ -35,16 +35,16 @@ def execute(
 ) -> nbformat.NotebookNode:
     """Return the case study `name` as a notebook executed in quick mode from ``case_studies/``.
 
-    The kernel sees the environment `env` (default: this process's), with ``ACTNN_QUICK=1`` and
-    this repository first on ``PYTHONPATH``. A cell that raises stops the run with
+    The kernel sees the environment `env` (default: this process's), with ``ACTNN_QUICK=1``,
+    this repository first on ``PYTHONPATH`` and this Python's folder first on ``PATH`` (the
+    ``python3`` kernel runs the ``python`` found there). A cell that raises stops the run with
     ``nbclient.exceptions.CellExecutionError``; `timeout` is in seconds per cell.
     """
     notebook = jupytext.read(CASE_STUDIES / f"{name}.py")
     kernel_env = dict(os.environ if env is None else env)
     kernel_env["ACTNN_QUICK"] = "1"
-    kernel_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO), kernel_env.get("PYTHONPATH", "")) if p
-    )
+    for variable, first in (("PYTHONPATH", str(REPO)), ("PATH", str(Path(sys.executable).parent))):
+        kernel_env[variable] = os.pathsep.join(p for p in (first, kernel_env.get(variable)) if p)
     client = NotebookClient(
         notebook,
         timeout=timeout,
