@@ -30,16 +30,17 @@
 # same function), so the table here and that command's agree.
 #
 # Run: `python case_studies/fremtpl2_frequency.py --data-dir ../shared/data [--quick]
-# [--out case_studies/results/fremtpl2_frequency]`. The full run takes about 45 min on two cores;
-# `--quick` (one CANN2 seed with early stopping, a 2-member ensemble) about a minute.
+# [--out DIR]`, or as a notebook with `ACTNN_QUICK=1` (see case_studies/README.md). The full run
+# takes about 45 min on two cores; quick mode (one CANN2 seed with early stopping, a 2-member
+# ensemble) about a minute. Results go to `case_studies/results/fremtpl2_frequency/`.
+
+# %% tags=["parameters"]
+QUICK = None  # True: the CI-sized run; None: `--quick` in a script, else ACTNN_QUICK=1
+DATA_DIR = None  # None: `--data-dir` in a script, else ACTNN_DATA_DIR
+OUT = None  # None: `--out` in a script, else ACTNN_OUT/NAME, else case_studies/results/NAME
 
 # %%
-from __future__ import annotations
-
-import argparse
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -50,16 +51,14 @@ from actnn import metrics
 from actnn.datasets.presets import sw2019_network_inputs
 from actnn.networks import CANN
 from actnn.report import plotting
-from actnn.studies import nsw2018_split, write_results
+from actnn.studies import case_study, nsw2018_split, show, show_markdown, write_results
 from actnn.studies.sw2019 import SW2019Config, reproduce_sw2019, sw2019_markdown
 
-parser = argparse.ArgumentParser(description="freMTPL2 frequency: GLM to CANN, nagging")
-parser.add_argument("--data-dir", default=os.environ.get("ACTNN_DATA_DIR"))
-parser.add_argument("--out", default="case_studies/results/fremtpl2_frequency")
-parser.add_argument("--quick", action="store_true")
-args, _ = parser.parse_known_args()  # also runs inside Jupyter (which passes its own args)
-OUT = Path(args.out)
-OUT.mkdir(parents=True, exist_ok=True)
+study = case_study(
+    "fremtpl2_frequency", quick=QUICK, data_dir=DATA_DIR, out=OUT,
+    description="freMTPL2 frequency: GLM to CANN, nagging",
+)  # fmt: skip
+OUT = study.out
 started = time.perf_counter()
 
 # %% [markdown]
@@ -69,7 +68,7 @@ started = time.perf_counter()
 # at 1); the split is R's `set.seed(100); sample(1:n, round(0.9 n))` with R 3.5 sampling.
 
 # %%
-dat = data.prepare_nsw2018(data.load_freq(args.data_dir))
+dat = data.prepare_nsw2018(data.load_freq(study.data_dir))
 learn_rows, test_rows = nsw2018_split(len(dat))
 learn, test = dat.iloc[learn_rows], dat.iloc[test_rows]
 for name, part in (("learning", learn), ("test", test)):
@@ -84,14 +83,14 @@ for name, part in (("learning", learn), ("test", test)):
 # below. The nagging members are checkpointed under `OUT/models/`, so an interrupted run resumes.
 
 # %%
-config = SW2019Config.quick() if args.quick else SW2019Config()
+config = SW2019Config.quick() if study.quick else SW2019Config()
 models: dict[str, object] = {}
 results = reproduce_sw2019(
-    args.data_dir, quick=args.quick, config=config, models=models,
+    study.data_dir, quick=study.quick, config=config, models=models,
     checkpoint_dir=OUT / "models" / "nagging",
 )  # fmt: skip
 table = pd.DataFrame(results["models"])
-print(table[["name", "seed", "epochs", "in_sample", "out_of_sample", "avg_frequency_test"]])
+show(table[["name", "seed", "epochs", "in_sample", "out_of_sample", "avg_frequency_test"]])
 
 # %% [markdown]
 # ### The GLMs, exact
@@ -100,10 +99,12 @@ print(table[["name", "seed", "epochs", "in_sample", "out_of_sample", "avg_freque
 
 # %%
 published = results["published"]
-for name in ("homogeneous", "GLM1", "GLM2"):
-    row = table[table["name"] == name].iloc[0]
-    print(f"{name}: ours {row.in_sample:.5f} / {row.out_of_sample:.5f}, "
-          f"published {published[name]['in']} / {published[name]['out']}")  # fmt: skip
+exact = table.set_index("name").loc[["homogeneous", "GLM1", "GLM2"], ["in_sample", "out_of_sample"]]
+exact = exact.map("{:.5f}".format).assign(
+    published_in=[published[name]["in"] for name in exact.index],
+    published_out=[published[name]["out"] for name in exact.index],
+)
+show(exact)
 
 # %% [markdown]
 # ### A CANN starts as its GLM
@@ -130,7 +131,7 @@ networks = table[table["kind"].isin(["fnn", "cann"])]
 balance = networks.pivot_table(
     index="name", values=["avg_frequency_learn", "out_of_sample"], aggfunc="median"
 )
-print(balance)
+show(balance)
 print(f"observed learning frequency: {learn['ClaimNb'].sum() / learn['Exposure'].sum():.5f}")
 
 # %% [markdown]
@@ -141,7 +142,7 @@ print(f"observed learning frequency: {learn['ClaimNb'].sum() / learn['Exposure']
 
 # %%
 curve = results["nagging"]["out_of_sample_by_members"]
-print(pd.Series(curve, index=pd.RangeIndex(1, len(curve) + 1, name="M"), name="out_of_sample"))
+show(pd.DataFrame({"out_of_sample": curve}, index=pd.RangeIndex(1, len(curve) + 1, name="M")))
 
 
 def draw_nagging(ax):
@@ -168,7 +169,7 @@ rates = {name: model.predict(test) / v for name, model in compared.items()}
 curves = {name: metrics.lorenz_curve(y, rate, v) for name, rate in rates.items()}
 ginis = {name: metrics.gini(y, rate, v) for name, rate in rates.items()}
 calibration = {name: metrics.calibration_bins(y / v, rate, v) for name, rate in rates.items()}
-print(pd.Series(ginis, name="Gini (test)"))
+show(pd.Series(ginis, name="Gini (test)").to_frame())
 
 
 # %%
@@ -196,7 +197,9 @@ figures = {
     "calibration.png": (lambda ax: plotting.plot_calibration(calibration, ax=ax), (6.4, 4.4)),
 }
 for file, (draw, size) in figures.items():
-    (OUT / file).write_bytes(plotting.figure_png(draw, size=size))
+    png = plotting.figure_png(draw, size=size)
+    (OUT / file).write_bytes(png)
+    show(png)
 
 # %% [markdown]
 # ## 4. Results
@@ -211,14 +214,11 @@ results["gini_test"] = ginis
 results["figures"] = list(figures)
 results["total_seconds"] = time.perf_counter() - started
 results["versions"]["actnn"] = results["versions"].get("actnn") or actnn.__version__
-command = "python case_studies/fremtpl2_frequency.py --data-dir DIR" + (
-    " --quick" if args.quick else ""
-)
 markdown = sw2019_markdown(results).replace(
     "# SW2019 on freMTPL2", "# freMTPL2 frequency: GLM to CANN", 1
 ) + "\n".join([
     "",
-    f"Produced by `{command}`.",
+    f"Produced by `{study.command}`.",
     "",
     f"Before training, the CANN on GLM2 predicts the GLM: largest |log ratio| {start_gap:.1e}.",
     "",
@@ -229,4 +229,4 @@ markdown = sw2019_markdown(results).replace(
     "",
 ])  # fmt: skip
 write_results(results, OUT, markdown)
-print(markdown)
+show_markdown(markdown)

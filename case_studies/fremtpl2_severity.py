@@ -31,15 +31,16 @@
 # table on freMTPL2sev is known to us: the figures are ours.
 #
 # Run: `python case_studies/fremtpl2_severity.py --data-dir ../shared/data [--quick]
-# [--out case_studies/results/fremtpl2_severity]`.
+# [--out DIR]`, or as a notebook with `ACTNN_QUICK=1` (see case_studies/README.md). Results go to
+# `case_studies/results/fremtpl2_severity/`.
+
+# %% tags=["parameters"]
+QUICK = None  # True: the CI-sized run; None: `--quick` in a script, else ACTNN_QUICK=1
+DATA_DIR = None  # None: `--data-dir` in a script, else ACTNN_DATA_DIR
+OUT = None  # None: `--out` in a script, else ACTNN_OUT/NAME, else case_studies/results/NAME
 
 # %%
-from __future__ import annotations
-
-import argparse
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -47,15 +48,20 @@ import pandas as pd
 import actnn
 from actnn import gamma_deviance
 from actnn.report import evaluate, markdown_table, plotting
-from actnn.studies import nsw2018_severity_split, reproduce_severity, write_results
+from actnn.studies import (
+    case_study,
+    nsw2018_severity_split,
+    reproduce_severity,
+    show,
+    show_markdown,
+    write_results,
+)
 
-parser = argparse.ArgumentParser(description="freMTPL2 severity: Gamma GLM and CANN")
-parser.add_argument("--data-dir", default=os.environ.get("ACTNN_DATA_DIR"))
-parser.add_argument("--out", default="case_studies/results/fremtpl2_severity")
-parser.add_argument("--quick", action="store_true")
-args, _ = parser.parse_known_args()  # also runs inside Jupyter (which passes its own args)
-OUT = Path(args.out)
-OUT.mkdir(parents=True, exist_ok=True)
+study = case_study(
+    "fremtpl2_severity", quick=QUICK, data_dir=DATA_DIR, out=OUT,
+    description="freMTPL2 severity: Gamma GLM and CANN",
+)  # fmt: skip
+OUT = study.out
 started = time.perf_counter()
 
 # %% [markdown]
@@ -65,8 +71,10 @@ started = time.perf_counter()
 # reported: records whose policy is not in freMTPL2freq are excluded and listed.
 
 # %%
-learn, test, info = nsw2018_severity_split(args.data_dir)
-print(info["data_report"])
+learn, test, info = nsw2018_severity_split(study.data_dir)
+data_report = info["data_report"]
+show(data_report.to_frame())
+print(f"unmatched IDpol (excluded): {', '.join(map(str, data_report.unmatched_IDpol)) or 'none'}")
 
 
 # %%
@@ -83,7 +91,7 @@ def size_summary(frame: pd.DataFrame) -> dict[str, float]:
 
 sizes = pd.DataFrame({"learn": size_summary(learn), "test": size_summary(test)})
 sizes.index.name = "claim size"
-print(sizes)
+show(sizes.round().astype("int64"))
 
 
 def draw_sizes(ax):
@@ -96,14 +104,18 @@ def draw_sizes(ax):
     ax.legend(fontsize="small")
 
 
+png = plotting.figure_png(draw_sizes)
+(OUT / "claim_sizes.png").write_bytes(png)
+show(png)
+
 # %% [markdown]
 # ## 2. The models
 
 # %%
 models: dict[str, object] = {}
-results = reproduce_severity(args.data_dir, quick=args.quick, models=models)
+results = reproduce_severity(study.data_dir, quick=study.quick, models=models)
 scores = pd.DataFrame(results["models"]).set_index("name")
-print(scores[["n_params", "aic", "in_sample", "out_of_sample", "dispersion"]])
+show(scores[["n_params", "aic", "in_sample", "out_of_sample", "dispersion"]])
 
 # %% [markdown]
 # ## 3. Diagnostics on the test claims
@@ -121,8 +133,16 @@ title = "freMTPL2 severity, NSW2018 test claims: Gamma GLM1 against Gamma CANN"
 evaluation.to_html(OUT / "report.html", title=title)
 evaluation.to_markdown(OUT / "report.md", title=title)
 report_seconds = time.perf_counter() - t0
-print(evaluation.scores)
-print(evaluation.murphy)
+show(evaluation.scores)
+show(evaluation.murphy)
+
+# %% [markdown]
+# The first figures of the report: Lorenz curves, calibration and the Murphy decomposition.
+
+# %%
+for caption, png in evaluation.pngs()[:3]:
+    show_markdown(f"*{caption}*")
+    show(png)
 
 # %% [markdown]
 # ### How much do the largest claims weigh?
@@ -149,10 +169,7 @@ robustness = pd.DataFrame(
 ).T
 robustness.index.name = "model"
 print(f"10 largest test claim sizes: {sorted(test.loc[largest, 'ClaimAmount'].round())}")
-print(robustness)
-
-# %%
-(OUT / "claim_sizes.png").write_bytes(plotting.figure_png(draw_sizes))
+show(robustness)
 
 # %% [markdown]
 # ## 4. Results
@@ -167,9 +184,6 @@ results["murphy_test"] = evaluation.murphy.reset_index().to_dict(orient="records
 results["report"] = ["report.html", "report.md"]
 results["seconds"] = {"report": report_seconds, "total": time.perf_counter() - started}
 results["versions"]["actnn"] = results["versions"].get("actnn") or actnn.__version__
-command = "python case_studies/fremtpl2_severity.py --data-dir DIR" + (
-    " --quick" if args.quick else ""
-)
 table = (
     scores[["n_params", "aic", "in_sample", "out_of_sample", "dispersion"]]
     .rename(columns={"in_sample": "in", "out_of_sample": "out"})
@@ -177,9 +191,9 @@ table = (
 )
 cann_epochs = results["models"][-1]["epochs"]
 markdown = "\n".join([
-    "# freMTPL2 severity: Gamma GLM and Gamma CANN" + (" (quick run)" if args.quick else ""),
+    "# freMTPL2 severity: Gamma GLM and Gamma CANN" + (" (quick run)" if study.quick else ""),
     "",
-    f"Produced by `{command}`: NSW2018 split, {len(learn):,} learning and {len(test):,} test "
+    f"Produced by `{study.command}`: NSW2018 split, {len(learn):,} learning and {len(test):,} test "
     f"policies with claims. Losses: {results['units']}. The CANN trained {cann_epochs} epochs.",
     "",
     markdown_table(table),
@@ -219,4 +233,4 @@ markdown = "\n".join([
     "",
 ])  # fmt: skip
 write_results(results, OUT, markdown)
-print(markdown)
+show_markdown(markdown)

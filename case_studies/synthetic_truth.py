@@ -26,15 +26,17 @@
 # - `rmse_log_frequency`: the exposure-weighted root mean square of `log(mu / true_mu)`, the
 #   typical relative error of the tariff.
 #
-# Run: `python case_studies/synthetic_truth.py [--quick] [--out DIR]` (no data needed).
+# Run: `python case_studies/synthetic_truth.py [--quick] [--out DIR]` (no data needed), or as a
+# notebook with `ACTNN_QUICK=1` (see case_studies/README.md). Results go to
+# `case_studies/results/synthetic_truth/`.
+
+# %% tags=["parameters"]
+QUICK = None  # True: the CI-sized run; None: `--quick` in a script, else ACTNN_QUICK=1
+OUT = None  # None: `--out` in a script, else ACTNN_OUT/NAME, else case_studies/results/NAME
+N = None  # policies; None: 500,000 (quick: 40,000)
 
 # %%
-from __future__ import annotations
-
-import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -46,18 +48,16 @@ from actnn.ensemble import Nagging
 from actnn.families import Poisson
 from actnn.networks import CANN, FNN
 from actnn.report import markdown_table
-from actnn.studies import versions
+from actnn.studies import case_study, show, show_markdown, versions, write_results
 
-parser = argparse.ArgumentParser(description="models against the known truth")
-parser.add_argument("--out", default="case_studies/results/synthetic_truth")
-parser.add_argument("--quick", action="store_true")
-parser.add_argument("--n", type=int, default=None, help="policies (default 500,000; quick 40,000)")
-args, _ = parser.parse_known_args()  # also runs inside Jupyter
-OUT = Path(args.out)
-OUT.mkdir(parents=True, exist_ok=True)
-N = args.n or (40_000 if args.quick else 500_000)
-EPOCHS = 5 if args.quick else 300
-MEMBERS = 2 if args.quick else 5
+study = case_study(
+    "synthetic_truth", quick=QUICK, out=OUT, uses_data=False,
+    description="models against the known truth",
+)  # fmt: skip
+OUT = study.out
+N = N or (40_000 if study.quick else 500_000)
+EPOCHS = 5 if study.quick else 300
+MEMBERS = 2 if study.quick else 5
 started = time.perf_counter()
 
 # %% [markdown]
@@ -131,12 +131,12 @@ def scores(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 test_table, learn_table = scores(test), scores(learn)
-print(test_table)
+show(test_table)
 
 # %%
 results = {
     "case_study": "synthetic_truth",
-    "quick": args.quick,
+    "quick": study.quick,
     "data": {"n": N, "seed": 1, "n_learn": len(learn), "n_test": len(test)},
     "units": {
         "deviance_observed": "average Poisson deviance per policy, in units of 10^-2",
@@ -150,7 +150,6 @@ results = {
     "total_seconds": time.perf_counter() - started,
     "versions": versions() | {"actnn": actnn.__version__},
 }
-(OUT / "results.json").write_text(json.dumps(results, indent=2))
 
 
 def draw_errors(ax):
@@ -168,13 +167,15 @@ def draw_errors(ax):
     ax.legend(fontsize="small")
 
 
-(OUT / "errors.png").write_bytes(plotting.figure_png(draw_errors, size=(7.0, 4.6)))
+png = plotting.figure_png(draw_errors, size=(7.0, 4.6))
+(OUT / "errors.png").write_bytes(png)
+show(png)
 
 md = "\n".join([
     "# The synthetic portfolio: models against the known truth"
-    + (" (quick run)" if args.quick else ""),
+    + (" (quick run)" if study.quick else ""),
     "",
-    f"Produced by `python case_studies/synthetic_truth.py{' --quick' if args.quick else ''}`: "
+    f"Produced by `{study.command}`: "
     f"{N:,} policies (`simulate_mtpl(n, seed=1)`), R split seed 100, networks {EPOCHS} epochs "
     "without validation, balance-corrected.",
     "",
@@ -195,5 +196,5 @@ md = "\n".join([
     + f"; total {results['total_seconds']:.0f} s.",
     "",
 ])  # fmt: skip
-(OUT / "results.md").write_text(md)
-print(md)
+write_results(results, OUT, md)
+show_markdown(md)

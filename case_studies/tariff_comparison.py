@@ -27,17 +27,17 @@
 # subject of `fremtpl2_severity.py`.
 #
 # Run: `python case_studies/tariff_comparison.py --data-dir ../shared/data [--quick]
-# [--out case_studies/results/tariff_comparison]`. `--quick` trains the CANN for 5 epochs and
-# averages the partial dependences over fewer policies (CI runs it).
+# [--out DIR]`, or as a notebook with `ACTNN_QUICK=1` (see case_studies/README.md). Quick mode
+# trains the CANN for 5 epochs and averages the partial dependences over fewer policies (CI runs
+# it). Results go to `case_studies/results/tariff_comparison/`.
+
+# %% tags=["parameters"]
+QUICK = None  # True: the CI-sized run; None: `--quick` in a script, else ACTNN_QUICK=1
+DATA_DIR = None  # None: `--data-dir` in a script, else ACTNN_DATA_DIR
+OUT = None  # None: `--out` in a script, else ACTNN_OUT/NAME, else case_studies/results/NAME
 
 # %%
-from __future__ import annotations
-
-import argparse
-import json
-import os
 import time
-from pathlib import Path
 
 import actnn
 from actnn import GLM, data, get_preset
@@ -45,15 +45,21 @@ from actnn.datasets.presets import sw2019_network_inputs
 from actnn.networks import CANN
 from actnn.premium import fit_tweedie_pure_premium, pure_premium, pure_premium_table
 from actnn.report import markdown_table, write_report
-from actnn.studies import nsw2018_split, versions, wm2023_split
+from actnn.studies import (
+    case_study,
+    nsw2018_split,
+    show,
+    show_markdown,
+    versions,
+    wm2023_split,
+    write_results,
+)
 
-parser = argparse.ArgumentParser(description="GLM1 against a CANN on freMTPL2, pure premium")
-parser.add_argument("--data-dir", default=os.environ.get("ACTNN_DATA_DIR"))
-parser.add_argument("--out", default="case_studies/results/tariff_comparison")
-parser.add_argument("--quick", action="store_true")
-args, _ = parser.parse_known_args()  # also runs inside Jupyter (which passes its own args)
-OUT = Path(args.out)
-OUT.mkdir(parents=True, exist_ok=True)
+study = case_study(
+    "tariff_comparison", quick=QUICK, data_dir=DATA_DIR, out=OUT,
+    description="GLM1 against a CANN on freMTPL2, pure premium",
+)  # fmt: skip
+OUT = study.out
 started = time.perf_counter()
 timings: dict[str, float] = {}
 
@@ -61,14 +67,14 @@ timings: dict[str, float] = {}
 # ## 1. Frequency: GLM1 and a CANN on the NSW2018 split
 
 # %%
-freq = data.prepare_nsw2018(data.load_freq(args.data_dir))
+freq = data.prepare_nsw2018(data.load_freq(study.data_dir))
 learn_rows, test_rows = nsw2018_split(len(freq))
 learn, test = freq.iloc[learn_rows], freq.iloc[test_rows].reset_index(drop=True)
 
 t0 = time.perf_counter()
 glm1 = GLM(get_preset("nsw2018_glm1"), name="GLM1").fit(learn, "ClaimNb", exposure="Exposure")
 cann = CANN(glm1, sw2019_network_inputs(), embedding_dim=2, seed=1, verbose=0,
-            epochs=5 if args.quick else 500)  # fmt: skip
+            epochs=5 if study.quick else 500)  # fmt: skip
 cann.fit(learn, "ClaimNb", exposure="Exposure").balance_correct(learn)
 timings["fit GLM1 and CANN"] = time.perf_counter() - t0
 print(f"CANN: {cann.history_.epochs} epochs, {cann.fit_seconds_:.0f} s")
@@ -88,13 +94,21 @@ t0 = time.perf_counter()
 evaluation = write_report(
     [models_dir / "GLM1", models_dir / "CANN"], test_file, OUT / "report.html",
     title="freMTPL2 frequency, NSW2018 test set: GLM1 against CANN", markdown=True,
-    pd_sample=5_000 if args.quick else 20_000,
+    pd_sample=5_000 if study.quick else 20_000,
 )  # fmt: skip
 timings["report (load, evaluate, write)"] = time.perf_counter() - t0
-print(evaluation.scores)
+show(evaluation.scores)
 
 # %%
-print(evaluation.murphy)
+show(evaluation.murphy)
+
+# %% [markdown]
+# The first figures of the report: Lorenz curves, calibration and the Murphy decomposition.
+
+# %%
+for caption, png in evaluation.pngs()[:3]:
+    show_markdown(f"*{caption}*")
+    show(png)
 
 # %% [markdown]
 # ## 2. Pure premium on the Wüthrich & Merz (2023) data version
@@ -102,7 +116,7 @@ print(evaluation.murphy)
 # Split: the book's Listing 5.2, R `RNGversion("3.5.0"); set.seed(500); sample(1:n, round(0.9 n))`.
 
 # %%
-wm = data.prepare_wm2023(data.load_freq(args.data_dir), data.load_sev(args.data_dir))
+wm = data.prepare_wm2023(data.load_freq(study.data_dir), data.load_sev(study.data_dir))
 wm_learn_rows, wm_test_rows = wm2023_split(len(wm))
 wm_learn, wm_test = wm.iloc[wm_learn_rows], wm.iloc[wm_test_rows]
 claims = wm_learn[wm_learn["ClaimNb"] > 0].assign(
@@ -126,7 +140,7 @@ timings["fit pure-premium GLMs"] = time.perf_counter() - t0
 # %%
 t0 = time.perf_counter()
 frequency_cann = CANN(frequency, sw2019_network_inputs(), embedding_dim=2, seed=1, verbose=0,
-                      epochs=5 if args.quick else 500)  # fmt: skip
+                      epochs=5 if study.quick else 500)  # fmt: skip
 frequency_cann.fit(wm_learn, "ClaimNb", exposure="Exposure").balance_correct(wm_learn)
 timings["fit frequency CANN (WM2023)"] = time.perf_counter() - t0
 
@@ -146,7 +160,7 @@ for name, frame in (("learn", wm_learn), ("test", wm_test)):
         frame,
         power=1.9,
     )
-print(tables["test"])
+show(tables["test"])
 
 # %% [markdown]
 # ## Results
@@ -160,7 +174,7 @@ def _records(table):
 
 results = {
     "case_study": "tariff_comparison",
-    "quick": args.quick,
+    "quick": study.quick,
     "frequency": {
         "data": {"n_learn": len(learn), "n_test": len(test)},
         "units": evaluation.scores.attrs.get("units"),
@@ -179,15 +193,11 @@ results = {
     "seconds": {**timings, "total": time.perf_counter() - started},
     "versions": versions() | {"actnn": actnn.__version__},
 }
-(OUT / "results.json").write_text(json.dumps(results, indent=2))
-
 
 md = [
-    "# Tariff comparison on freMTPL2" + (" (quick run)" if args.quick else ""),
+    "# Tariff comparison on freMTPL2" + (" (quick run)" if study.quick else ""),
     "",
-    "Produced by `python case_studies/tariff_comparison.py --data-dir DIR"
-    + (" --quick" if args.quick else "")
-    + "`.",
+    f"Produced by `{study.command}`.",
     "",
     f"## Frequency, NSW2018 test set ({len(test):,} policies)",
     "",
@@ -213,5 +223,5 @@ md = [
     *[f"- {k}: {v:.0f} s" for k, v in results["seconds"].items()],
     "",
 ]
-(OUT / "results.md").write_text("\n".join(md))
-print("\n".join(md))
+write_results(results, OUT, "\n".join(md))
+show_markdown("\n".join(md))

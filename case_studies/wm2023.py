@@ -25,16 +25,17 @@
 # policy in 10^-2. The published networks on this split (Richman, Scognamiglio & Wüthrich 2025)
 # use other feature engineering and ensembles; the figures below are ours.
 #
-# Run: `python case_studies/wm2023.py --data-dir ../shared/data [--quick] [--out DIR]`.
+# Run: `python case_studies/wm2023.py --data-dir ../shared/data [--quick] [--out DIR]`, or as a
+# notebook with `ACTNN_QUICK=1` (see case_studies/README.md). Results go to
+# `case_studies/results/wm2023/`.
+
+# %% tags=["parameters"]
+QUICK = None  # True: the CI-sized run; None: `--quick` in a script, else ACTNN_QUICK=1
+DATA_DIR = None  # None: `--data-dir` in a script, else ACTNN_DATA_DIR
+OUT = None  # None: `--out` in a script, else ACTNN_OUT/NAME, else case_studies/results/NAME
 
 # %%
-from __future__ import annotations
-
-import argparse
-import json
-import os
 import time
-from pathlib import Path
 
 import pandas as pd
 
@@ -44,21 +45,19 @@ from actnn.datasets.presets import sw2019_network_inputs
 from actnn.ensemble import Nagging
 from actnn.networks import CANN, FNN
 from actnn.report import markdown_table
-from actnn.studies import versions, wm2023_split
+from actnn.studies import case_study, show, show_markdown, versions, wm2023_split, write_results
 
-parser = argparse.ArgumentParser(description="GLM to CANN on the WM2023 data version")
-parser.add_argument("--data-dir", default=os.environ.get("ACTNN_DATA_DIR"))
-parser.add_argument("--out", default="case_studies/results/wm2023")
-parser.add_argument("--quick", action="store_true")
-args, _ = parser.parse_known_args()  # also runs inside Jupyter
-OUT = Path(args.out)
-OUT.mkdir(parents=True, exist_ok=True)
-EPOCHS = 3 if args.quick else 500
-MEMBERS = 2 if args.quick else 5
+study = case_study(
+    "wm2023", quick=QUICK, data_dir=DATA_DIR, out=OUT,
+    description="GLM to CANN on the WM2023 data version",
+)  # fmt: skip
+OUT = study.out
+EPOCHS = 3 if study.quick else 500
+MEMBERS = 2 if study.quick else 5
 started = time.perf_counter()
 
 # %%
-wm = data.prepare_wm2023(data.load_freq(args.data_dir), data.load_sev(args.data_dir))
+wm = data.prepare_wm2023(data.load_freq(study.data_dir), data.load_sev(study.data_dir))
 learn_rows, test_rows = wm2023_split(len(wm))
 learn, test = wm.iloc[learn_rows], wm.iloc[test_rows]
 print(f"{len(wm):,} policies: {len(learn):,} learning, {len(test):,} test; removed IDpol "
@@ -111,12 +110,12 @@ for name, model in models.items():
         "avg_frequency_test": float(model.predict(test).sum() / test["Exposure"].sum()),
     })  # fmt: skip
 table = pd.DataFrame(rows).set_index("model")
-print(table)
+show(table)
 
 # %%
 results = {
     "case_study": "wm2023",
-    "quick": args.quick,
+    "quick": study.quick,
     "data": {
         "n": len(wm),
         "n_learn": len(learn),
@@ -146,19 +145,20 @@ figures = {
     "calibration.png": lambda ax: plotting.plot_calibration(calibration, ax=ax),
 }
 for file, draw in figures.items():
-    (OUT / file).write_bytes(plotting.figure_png(draw, size=(6.4, 5.0)))
+    png = plotting.figure_png(draw, size=(6.4, 5.0))
+    (OUT / file).write_bytes(png)
+    show(png)
 results["gini_test"] = ginis
-(OUT / "results.json").write_text(json.dumps(results, indent=2))
 
 # %%
 shown = table.assign(fit_seconds=pd.Series(seconds).round().astype("Int64")).rename(
     columns={"in_sample": "in", "out_of_sample": "out"}
 )
 lines = [
-    "# Wüthrich & Merz (2023) data: GLM to CANN" + (" (quick run)" if args.quick else ""),
+    "# Wüthrich & Merz (2023) data: GLM to CANN" + (" (quick run)" if study.quick else ""),
     "",
-    f"Produced by `python case_studies/wm2023.py --data-dir DIR{' --quick' if args.quick else ''}`"
-    f": {len(learn):,} learning and {len(test):,} test policies (R seed 500, 90 %). Losses: "
+    f"Produced by `{study.command}`: {len(learn):,} learning and {len(test):,} test policies "
+    "(R seed 500, 90 %). Losses: "
     "average Poisson deviance per policy, 10^-2. Networks: embeddings d = 2, early stopping on "
     f"10 % of the learning data (at most {EPOCHS} epochs), balance-corrected; single rows are "
     "the seed-1 members. `avg_frequency_test`: predicted claims per year of exposure.",
@@ -172,5 +172,5 @@ lines = [
     f"Total run time: {time.perf_counter() - started:.0f} s.",
     "",
 ]
-(OUT / "results.md").write_text("\n".join(lines))
-print("\n".join(lines))
+write_results(results, OUT, "\n".join(lines))
+show_markdown("\n".join(lines))

@@ -12,7 +12,7 @@ the first M members (the nagging predictor) for M = 1, 2, ...
 
 Usage::
 
-    python case_studies/network_experiments.py --data-dir DIR [--nagging] \\
+    python benchmarks/network_experiments.py --data-dir DIR [--nagging] \\
         '[{"seeds": [1, 2, 3]}, {"kind": "cann", "validation_fraction": 0.0, "epochs": 200}]'
 """
 
