@@ -13,7 +13,8 @@ with float32 boundaries; this module builds them, in float64, from layers every 
   five Newton steps ``y <- y - 1 + x exp(-y)`` (error ``< 1e-20`` before rounding);
 - ``round(x, d)`` as NumPy (:meth:`_Builder.round`): ``rint(x 10^d) / 10^d`` with ``rint(z) =
   (z + 1.5 2^52) - 1.5 2^52``, and the division by ``Normalization`` (``(x - 0) / sqrt(10^2d)``);
-- caps by ``Minimum`` and ``Maximum`` with a constant, ``(x - c) / s`` by ``Normalization``.
+- caps by ``Minimum`` and ``Maximum`` with a constant, ``(x - c) / s`` by ``Normalization``
+  (``sqrt(fl(s^2)) = s`` exactly).
 """
 
 from __future__ import annotations
@@ -140,10 +141,14 @@ class _Builder:
         scale = np.asarray(scale, dtype=np.float64)
         if np.any(np.abs(scale) <= keras.backend.epsilon()):
             raise ValueError(f"{name}: a scale <= {keras.backend.epsilon()} cannot be exported")
-        mean = np.asarray(center, dtype=np.float64)
-        layer = keras.layers.Normalization(mean=mean, variance=scale**2, dtype=F64,
-                                           name=self.name(name))  # fmt: skip
-        return layer(x)
+        # mean and variance as float64 weights: given to the constructor, they would be read
+        # back from the saved config as float32 (Keras 3.15)
+        layer = keras.layers.Normalization(dtype=F64, name=self.name(name))
+        out = layer(x)
+        layer.adapt_mean.assign(np.asarray(center, dtype=np.float64))
+        layer.adapt_variance.assign(scale**2)
+        layer.finalize_state()
+        return out
 
     def round(self, x, decimals: int, name: str):
         """``numpy.round(x, decimals)``, half to even: for ``d >= 0`` ``rint(x 10^d) / 10^d``,
