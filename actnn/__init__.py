@@ -65,6 +65,7 @@ _EXPORTS = {
     "murphy_decomposition": "metrics",
     "save_model": "persistence",
     "load_model": "persistence",
+    "export_keras": "export",
     "ModelFormatError": "persistence",
     "get_preset": "datasets.presets",
     "simulate_mtpl": "datasets.simulate",

@@ -1,11 +1,14 @@
-"""The ``actnn`` command line: ``demo``, ``reproduce``, ``fit``, ``predict`` and ``report``.
+"""The ``actnn`` command line: ``demo``, ``reproduce``, ``fit``, ``predict``, ``report``,
+``export``.
 
 ``actnn fit CONFIG.toml --data FILE --out MODEL_DIR`` fits the model a TOML file describes
 (:mod:`actnn.config`) on the user's own data and saves it; ``actnn predict MODEL_DIR --data FILE
---out FILE`` writes the data with the model's predictions. Errors are one line on stderr and a
-non-zero exit code; ``--debug`` shows the traceback. Warnings (e.g. exposures above one year,
-:class:`actnn.DataWarning`) are one line each on stderr, ``actnn: warning: ...``, each
-distinct message once. TensorFlow is imported only by the commands that fit or load a network:
+--out FILE`` writes the data with the model's predictions; ``actnn export MODEL_DIR --out
+FILE.keras`` writes the model as one Keras model on raw columns
+(:func:`actnn.export.export_keras`). Errors are one line on stderr and a non-zero exit code;
+``--debug`` shows the traceback. Warnings (e.g. exposures above one year,
+:class:`actnn.DataWarning`) are one line each on stderr, ``actnn: warning: ...``, each distinct
+message once. TensorFlow is imported only by the commands that fit or load a network:
 ``fit`` of a GLM configuration and ``predict`` or ``report`` of saved GLMs do without it.
 """
 
@@ -206,7 +209,32 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="columns for bias and partial dependence (default: the models')",
     )
+    export = sub.add_parser(
+        "export", help="write a saved model as one Keras model that reads the raw columns"
+    )
+    export.add_argument("model", metavar="MODEL_DIR", help="saved model directory")
+    export.add_argument("--out", required=True, metavar="FILE.keras", help="the Keras file")
+    export.add_argument("--overwrite", action="store_true", help="replace the file at --out")
+    export.add_argument(
+        "--unseen",
+        choices=["nan", "reference"],
+        default="nan",
+        help="category levels not seen at fit: NaN predictions (default), or the feature's "
+        "reference level",
+    )
     return parser
+
+
+def _export(args: argparse.Namespace) -> None:
+    """``actnn export``: the saved model as one self-contained Keras file."""
+    from .persistence import load_model
+
+    _start_tensorflow(args)  # before the export module imports Keras
+    from .export import export_keras
+
+    model = load_model(args.model)
+    path = export_keras(model, args.out, unseen=args.unseen, overwrite=args.overwrite)
+    print(f"wrote the {type(model).__name__} saved in {args.model} to {path}")
 
 
 def _fit(args: argparse.Namespace) -> None:
@@ -370,6 +398,8 @@ def _main(args: argparse.Namespace) -> int:
             _predict(args)
         elif args.command == "report":
             _report(args)
+        elif args.command == "export":
+            _export(args)
         elif args.command == "split":
             from .datasets.splits import write_split
 

@@ -213,7 +213,9 @@ class GLM:
         for a Gamma fit with deviance 0, see :meth:`~actnn.families.Gamma.loglik`).
     keras_model_ : keras.Model
         The network (see :func:`build_glm_network`) holding the coefficients, built (and
-        TensorFlow imported) when first asked for.
+        TensorFlow imported) when first asked for. Trained further with Keras, it no longer
+        holds ``coef_``: the NumPy outputs (predict, tables, save) then raise a RuntimeError
+        until :meth:`update_from_network` or :meth:`reset_network` is called.
     n_iter_ : int
         IRLS iterations.
     fit_seconds_ : float
@@ -356,7 +358,64 @@ class GLM:
 
     def __getstate__(self) -> dict[str, Any]:
         # a pickle or copy holds the coefficients, not the network (rebuilt from them if asked)
+        self._check_network_agrees()
         return {k: v for k, v in self.__dict__.items() if k != "_keras_model"}
+
+    # ------------------------------------------------------------------ the network's weights
+    def _network_coef(self) -> np.ndarray | None:
+        """The coefficients held by the built network (intercept first), None if not built."""
+        model = getattr(self, "_keras_model", None)
+        if model is None:
+            return None
+        kernel, bias = model.get_layer("linear_predictor").get_weights()
+        return np.concatenate([bias, kernel[:, 0]]).astype(np.float64)
+
+    def _check_network_agrees(self) -> None:
+        """A RuntimeError if ``keras_model_`` was trained away from ``coef_``."""
+        coef = self._network_coef()
+        if coef is None or np.array_equal(coef, self.coef_.to_numpy()):
+            return
+        change = np.max(np.abs(coef - self.coef_.to_numpy()))
+        raise RuntimeError(
+            "the Keras network of this GLM (keras_model_) was trained further: its weights "
+            f"differ from coef_ (by up to {change:.3g}), so predict, linear_predictor, "
+            "coef_table, relativities and save would not describe it. Call "
+            "glm.update_from_network() to take its weights as the coefficients (their standard "
+            "errors and fit statistics become NaN), or glm.reset_network() to set the network "
+            "back to coef_"
+        )
+
+    def update_from_network(self) -> GLM:
+        """Take the coefficients from ``keras_model_``, e.g. after training it further with Keras.
+
+        ``coef_`` becomes the network's weights (kernel and bias of ``linear_predictor``). The
+        statistics of the maximum-likelihood fit no longer apply to them: ``bse_``,
+        ``cov_params_``, ``deviance_``, ``dispersion_`` and ``aic_`` become NaN (so do the
+        standard errors, z- and p-values of :meth:`coef_table` and :meth:`relativities`).
+        Nothing changes if the weights are the coefficients. Returns self.
+        """
+        self._check_fitted()
+        coef = self._network_coef()
+        if coef is None or np.array_equal(coef, self.coef_.to_numpy()):
+            return self
+        terms = self.coef_.index
+        self.coef_ = pd.Series(coef, index=terms, name="coef")
+        self.bse_ = pd.Series(np.nan, index=terms, name="std_error")
+        self.cov_params_ = pd.DataFrame(np.nan, index=terms, columns=terms)
+        self.deviance_ = self.dispersion_ = self.aic_ = float("nan")
+        return self
+
+    def reset_network(self) -> GLM:
+        """Set the weights of ``keras_model_`` back to ``coef_`` (undo training it further).
+
+        Returns self.
+        """
+        self._check_fitted()
+        if getattr(self, "_keras_model", None) is not None:
+            coef = self.coef_.to_numpy()
+            layer = self._keras_model.get_layer("linear_predictor")
+            layer.set_weights([coef[1:, None], coef[:1]])
+        return self
 
     def _keras_name(self) -> str:
         raw = self.name or self.features.name or "glm"
@@ -435,6 +494,7 @@ class GLM:
         linear predictor ``x @ beta[1:] + beta[0]``, plus the offset, then ``exp``.
         """
         self._check_fitted()
+        self._check_network_agrees()
         inputs = self.network_inputs(data, exposure=exposure, unseen=unseen)
         x = np.asarray(inputs["x"], dtype=np.float64)
         coef = self.coef_.to_numpy()
@@ -483,6 +543,7 @@ class GLM:
         ``unseen``: see :meth:`predict`.
         """
         self._check_fitted()
+        self._check_network_agrees()
         coef = self.coef_.to_numpy()
         x = self.design_matrix(data, unseen=unseen)
         return coef[0] + x @ coef[1:] + self._offset(data, exposure)
@@ -508,6 +569,7 @@ class GLM:
         quantile.
         """
         self._check_fitted()
+        self._check_network_agrees()
         df = self._wald_df()
         estimate, std_error = self.coef_.to_numpy(), self.bse_.to_numpy()
         statistic = estimate / std_error
@@ -540,6 +602,7 @@ class GLM:
         term, the relativity per unit. The base level (intercept) is the first row.
         """
         self._check_fitted()
+        self._check_network_agrees()
         rows = [(_INTERCEPT, "", _INTERCEPT)]
         for f in self.features_.features:
             rows += [(f.column, level, term) for level, term in f.levels_table()]
@@ -582,6 +645,7 @@ class GLM:
         """
         from .persistence import save_model  # persistence imports this module
 
+        self._check_network_agrees()
         return save_model(self, path, overwrite=overwrite)
 
     def __repr__(self) -> str:

@@ -197,29 +197,31 @@ def _family_from_json(data: str | dict[str, Any]) -> str | Family:
 
 
 def _series_to_json(series: pd.Series) -> dict[str, Any]:
-    return {"name": series.name, "index": list(series.index), "values": series.tolist()}
+    values = [_float_to_json(v) for v in series.tolist()]
+    return {"name": series.name, "index": list(series.index), "values": values}
 
 
 def _series_from_json(data: dict[str, Any]) -> pd.Series:
-    return pd.Series(data["values"], index=data["index"], name=data["name"], dtype="float64")
+    values = [float(v) for v in data["values"]]  # "nan" too
+    return pd.Series(values, index=data["index"], name=data["name"], dtype="float64")
 
 
 def _frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
     return {
         "index": list(frame.index),
         "columns": list(frame.columns),
-        "values": frame.to_numpy().tolist(),
+        "values": [[_float_to_json(v) for v in row] for row in frame.to_numpy().tolist()],
     }
 
 
 def _frame_from_json(data: dict[str, Any]) -> pd.DataFrame:
-    return pd.DataFrame(
-        data["values"], index=data["index"], columns=data["columns"], dtype="float64"
-    )
+    values = [[float(v) for v in row] for row in data["values"]]
+    return pd.DataFrame(values, index=data["index"], columns=data["columns"], dtype="float64")
 
 
 def _float_to_json(value: float) -> float | str:
-    # JSON has no nan or inf (the Tweedie AIC is nan): strings, as Binned's edges
+    # JSON has no nan or inf (the Tweedie AIC is nan; a GLM's statistics after
+    # update_from_network): strings, as Binned's edges
     return value if math.isfinite(value) else str(value)
 
 
@@ -237,6 +239,8 @@ _CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "cov_params_": (_frame_to_json, _frame_from_json),
     "history_": (lambda history: history.to_dict(), lambda data: _history(data)),
     "aic_": (_float_to_json, float),
+    "deviance_": (_float_to_json, float),
+    "dispersion_": (_float_to_json, float),
     "checkpoint_dir": (lambda path: None if path is None else str(path), lambda path: path),
 }
 
@@ -286,6 +290,8 @@ def _kind_of(model: Any) -> str:
 def _write(model: Model, directory: Path) -> None:
     """Write the fitted ``model`` into the existing empty ``directory``; the manifest comes last."""
     kind = _kind_of(model)
+    if kind == "glm" and hasattr(model, "coef_"):
+        model._check_network_agrees()  # a network trained further is not what coef_ saves
     # a GLM's network is rebuilt from its coefficients (asking for it would build it)
     saved_apart = {"nagging": ("members_",), "glm": ()}.get(kind, ("keras_model_",))
     missing = [name for name in (*_FITTED[kind], *saved_apart) if not hasattr(model, name)]
