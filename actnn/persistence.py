@@ -24,9 +24,10 @@ The manifest is a JSON object:
   ``glm/``) and the Python callables of a Nagging ensemble (``make_member``, ``progress``);
 - ``fitted``: the fitted attributes that prediction and the tables need, under their attribute
   names: the fitted feature specification or network inputs (levels, scalers), the family, the
-  response, exposure and weights columns, for a GLM the coefficients, standard errors,
-  covariance and fit statistics, for a network the training history and the balance-correction
-  flag.
+  response, exposure, offset and weights columns (a manifest without the offset's, written
+  before offsets existed, loads as a model without offset), for a GLM the coefficients,
+  standard errors, covariance and fit statistics, for a network the training history and the
+  balance-correction flag.
 
 :func:`save_model` writes the directory next to its target and renames it into place, so a failed
 save leaves no half-written model. :func:`load_model` rebuilds the model; its predictions equal
@@ -113,6 +114,8 @@ _NETWORK_FITTED = (
     "response_",
     "exposure_",
     "uses_exposure_",
+    "offset_",
+    "uses_offset_",
     "weights_",
     "history_",
     "balance_corrected_",
@@ -128,6 +131,8 @@ _FITTED: dict[str, tuple[str, ...]] = {
         "response_",
         "exposure_",
         "uses_exposure_",
+        "offset_",
+        "uses_offset_",
         "weights_",
         "coef_",
         "bse_",
@@ -147,6 +152,10 @@ _FITTED: dict[str, tuple[str, ...]] = {
     "localglmnet": (*_NETWORK_FITTED, "glm_coef_"),
     "nagging": ("resumed_",),
 }
+
+
+#: Fitted attributes that an older manifest of the same format may lack, and their values then.
+_ADDED_FITTED: dict[str, Any] = {"offset_": None, "uses_offset_": False}
 
 
 #: Constructor arguments not in ``params``: a CANN's GLM is saved in ``glm/``, callables not at all.
@@ -473,8 +482,9 @@ def _load(directory: Path, manifest: dict[str, Any]) -> Model:
         if kind == "nagging":
             params["make_member"] = _no_make_member
         model = cls(**params)
+        fitted = {**_ADDED_FITTED, **manifest["fitted"]}
         for name in _FITTED[kind]:
-            setattr(model, name, _decode(name, manifest["fitted"][name]))
+            setattr(model, name, _decode(name, fitted[name]))
     except ModelFormatError:
         raise
     except (KeyError, TypeError, ValueError) as err:
