@@ -182,13 +182,14 @@ def _spec_to_json(spec: FeatureSpec | NetworkInputs) -> dict[str, Any]:
     return data
 
 
-def _family_to_json(family: str | Family) -> str | dict[str, Any]:
+def _family_to_json(family: str | Family | None) -> str | dict[str, Any] | None:
+    # None: a CANN's default, its GLM's family
     if isinstance(family, Tweedie):
         return {"name": family.name, "power": family.power}
-    return family if isinstance(family, str) else family.name
+    return family if family is None or isinstance(family, str) else family.name
 
 
-def _family_from_json(data: str | dict[str, Any]) -> str | Family:
+def _family_from_json(data: str | dict[str, Any] | None) -> str | Family | None:
     return Tweedie(data["power"]) if isinstance(data, dict) else data
 
 
