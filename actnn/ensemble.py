@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.metadata_routing import UNUSED
 
 from ._base import _case_weights
 from ._sklearn import NotFittedError, _Estimator
@@ -52,6 +53,9 @@ class Nagging(_Estimator):
     progress : callable, optional
         Called with a line of text after each member (default ``print``; None for silence).
     """
+
+    # members already trained are an option of this call, not metadata that a router passes
+    __metadata_request__fit = {"trained": UNUSED}  # noqa: RUF012
 
     def __init__(
         self,
