@@ -1,5 +1,5 @@
-"""The fit preamble shared by all models: the response, exposure and case weights, checked for the
-family.
+"""The fit preamble shared by all models: the response, exposure, offset and case weights,
+checked for the family; and how prediction finds the exposure and offset of the fit.
 """
 
 from __future__ import annotations
@@ -66,9 +66,65 @@ def _exposure_column(data: pd.DataFrame, exposure: Any) -> tuple[np.ndarray | No
     return v, name
 
 
+def _offset_column(data: pd.DataFrame, offset: Any) -> tuple[np.ndarray | None, str | None]:
+    """The offset on the log scale (a column name, an array or None): finite values and name."""
+    if offset is None:
+        return None, None
+    return _column(data, offset, "offset")
+
+
 def _weights_column(data: pd.DataFrame, weights: Any) -> tuple[np.ndarray | None, str | None]:
-    """The case weights (a column name, an array or None): values > 0 and name."""
+    """The case weights (a column name, an array or None): values >= 0, one > 0, and name.
+
+    A row of weight 0 takes no part in a fit (as in R's ``glm``).
+    """
     if weights is None:
         return None, None
     w, name = _column(data, weights, "weights")
-    return _positive(w, _label("weights", name)), name
+    label = _label("weights", name)
+    negative = w < 0
+    if negative.any():
+        raise ValueError(f"{_rows_message(label, negative, w, 'a value < 0')}; it must be >= 0")
+    if not (w > 0).any():
+        raise ValueError(f"{label}: every row has weight 0; at least one must be > 0")
+    return w, name
+
+
+def _case_weights(
+    data: pd.DataFrame, sample_weight: Any, weights: Any
+) -> tuple[np.ndarray | None, str | None]:
+    """The case weights given as ``sample_weight`` (scikit-learn's name) or ``weights``."""
+    if sample_weight is not None and weights is not None:
+        raise TypeError(
+            "pass the case weights once: sample_weight (scikit-learn's name) or weights, not both"
+        )
+    return _weights_column(data, weights if sample_weight is None else sample_weight)
+
+
+def _predict_exposure(model: Any, data: pd.DataFrame, exposure: Any) -> np.ndarray | None:
+    """The exposure to predict ``data`` with: as given, else the column named at fit."""
+    if exposure is None and getattr(model, "uses_exposure_", False):
+        if model.exposure_ is None or model.exposure_ not in data.columns:
+            raise ValueError(
+                "this model was fitted with an exposure: pass exposure=... (a column or an "
+                "array), or use predict_frequency for claims per unit of exposure"
+            )
+        exposure = model.exposure_
+    return _exposure_column(data, exposure)[0]
+
+
+def _predict_offset(model: Any, data: pd.DataFrame, offset: Any) -> np.ndarray | None:
+    """The offset to predict ``data`` with: as given, else the column named at fit."""
+    if offset is None and getattr(model, "uses_offset_", False):
+        if model.offset_ is None or model.offset_ not in data.columns:
+            raise ValueError(
+                "this model was fitted with an offset: pass offset=... (a column or an array)"
+            )
+        offset = model.offset_
+    return _offset_column(data, offset)[0]
+
+
+def _link_offset(exposure: np.ndarray | None, offset: np.ndarray | None, n: int) -> np.ndarray:
+    """``log(exposure) + offset`` on the link scale (a missing part counts 0)."""
+    total = np.zeros(n) if exposure is None else np.log(exposure)
+    return total if offset is None else total + offset

@@ -17,9 +17,19 @@ import keras
 import numpy as np
 import pandas as pd
 
-from ._base import _exposure_column, _response_column, _weights_column
+from ._base import (
+    _case_weights,
+    _exposure_column,
+    _link_offset,
+    _offset_column,
+    _predict_exposure,
+    _predict_offset,
+    _response_column,
+    _weights_column,
+)
 from ._display import html_block, plural, text_block
 from ._irls import irls
+from ._sklearn import NotFittedError, _Estimator
 from ._validation import _check_frame
 from .families import Family, Poisson, Tweedie, get_family
 from .glm import _check_levels_have_response, _check_mu, predict_network
@@ -42,8 +52,12 @@ def last_hidden_model(model: keras.Model) -> keras.Model:
     return keras.Model(model.inputs, model.get_layer("output").input)
 
 
-class _NetworkModel:
-    """Shared fitting, prediction and balance correction of FNN, CANN and LocalGLMnet."""
+class _NetworkModel(_Estimator):
+    """Shared fitting, prediction and balance correction of FNN, CANN and LocalGLMnet.
+
+    scikit-learn estimators: the constructor stores its arguments as given; they are checked
+    by :meth:`fit`.
+    """
 
     #: True for a network whose weights start at a GLM fitted on the data (LocalGLMnet): it
     #: cannot start from summary statistics, and its levels need a response (finite MLE).
@@ -73,13 +87,9 @@ class _NetworkModel:
         dropout: float = 0.0,
         name: str | None = None,
     ):
-        if not isinstance(inputs, NetworkInputs):
-            raise TypeError(f"inputs must be NetworkInputs, got {type(inputs).__name__}")
-        if not 0.0 <= validation_fraction < 1.0:
-            raise ValueError(f"validation_fraction must be in [0, 1), got {validation_fraction}")
         self.inputs = inputs
         self.family = family
-        self.hidden = tuple(hidden)
+        self.hidden = hidden
         self.activation = activation
         self.embedding_dim = embedding_dim
         self.epochs = epochs
@@ -97,9 +107,26 @@ class _NetworkModel:
 
     # -- subclasses say how the offset is made and how the network starts
     def _offset(
-        self, data: pd.DataFrame, exposure: np.ndarray | None, unseen: str = "error"
+        self,
+        data: pd.DataFrame,
+        exposure: np.ndarray | None,
+        unseen: str = "error",
+        offset: np.ndarray | None = None,
     ) -> np.ndarray:
-        return np.zeros(len(data)) if exposure is None else np.log(exposure)
+        return _link_offset(exposure, offset, len(data))
+
+    def _family(self) -> str | Family:
+        """The family to fit (a CANN's default: its GLM's)."""
+        return self.family
+
+    def _check_params(self) -> None:
+        """A TypeError or ValueError naming a constructor argument that is not valid."""
+        if not isinstance(self.inputs, NetworkInputs):
+            raise TypeError(f"inputs must be NetworkInputs, got {type(self.inputs).__name__}")
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ValueError(
+                f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
+            )
 
     def _build(self, arrays: dict[str, np.ndarray], y: np.ndarray, w: np.ndarray) -> keras.Model:
         """The network, initialised, for the learning data's ``arrays``, response and weights."""
@@ -109,61 +136,65 @@ class _NetworkModel:
         return {}
 
     # -- data
-    def _exposure(self, data: pd.DataFrame, exposure: Any) -> np.ndarray | None:
-        if exposure is None:
-            if not getattr(self, "uses_exposure_", False):
-                return None
-            if self.exposure_ is None or self.exposure_ not in data.columns:
-                raise ValueError("this model was fitted with an exposure: pass exposure=...")
-            exposure = self.exposure_
-        return _exposure_column(data, exposure)[0]
-
     def network_inputs(
-        self, data: pd.DataFrame, *, exposure: Any = None, unseen: str = "error"
+        self, data: pd.DataFrame, *, exposure: Any = None, offset: Any = None, unseen: str = "error"
     ) -> dict[str, np.ndarray]:
-        """The dict of arrays the Keras network takes for ``data`` (``unseen``: see predict)."""
+        """The dict of arrays the Keras network takes for ``data`` (options: see predict)."""
         self._check_fitted()
         _check_frame(data, "data")
-        return self._network_inputs(data, self._exposure(data, exposure), unseen)
+        v = _predict_exposure(self, data, exposure)
+        return self._network_inputs(data, v, unseen, offset=_predict_offset(self, data, offset))
 
     def _network_inputs(
-        self, data: pd.DataFrame, exposure: np.ndarray | None, unseen: str = "error"
+        self,
+        data: pd.DataFrame,
+        exposure: np.ndarray | None,
+        unseen: str = "error",
+        offset: np.ndarray | None = None,
     ) -> dict:
         arrays = self.inputs_.transform(data, unseen=unseen)
-        arrays[OFFSET] = self._offset(data, exposure, unseen)[:, None]
+        arrays[OFFSET] = self._offset(data, exposure, unseen, offset)[:, None]
         arrays.update(self._extra_inputs(data, unseen))
         return arrays
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "keras_model_"):
-            raise RuntimeError(f"this {type(self).__name__} is not fitted yet: call fit first")
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit first")
 
     # -- fitting
     def fit(
         self,
-        data: pd.DataFrame,
-        response: Any,
+        X: pd.DataFrame,
+        y: Any,
         *,
         exposure: Any = None,
+        offset: Any = None,
+        sample_weight: Any = None,
         weights: Any = None,
     ):
-        """Train the network on ``data`` (learning data; the validation rows are carved from it).
+        """Train the network on ``X`` (learning data; the validation rows are carved from it).
 
         Parameters, errors and warnings as :meth:`actnn.glm.GLM.fit`. The last
         ``validation_fraction`` of a seeded permutation of the rows is held out for early
-        stopping.
+        stopping. A ``TypeError`` or ``ValueError`` names a constructor argument that is not
+        valid (e.g. ``inputs`` that are not NetworkInputs, ``validation_fraction`` outside
+        [0, 1)).
         """
         started = time.perf_counter()
-        self.family_ = get_family(self.family)
-        y, self.response_ = _response_column(data, response, self.family_)
+        self._check_params()
+        data = X
+        self.family_ = get_family(self._family())
+        y, self.response_ = _response_column(data, y, self.family_)
         self.uses_exposure_ = exposure is not None
         v, self.exposure_ = _exposure_column(data, exposure)
-        w, self.weights_ = _weights_column(data, weights)
+        self.uses_offset_ = offset is not None
+        extra, self.offset_ = _offset_column(data, offset)
+        w, self.weights_ = _case_weights(data, sample_weight, weights)
         w = np.ones(len(y)) if w is None else w
         self.inputs_ = self.inputs.fit(data)
         if self._starts_at_glm and isinstance(self.family_, Poisson | Tweedie):
             _check_levels_have_response(self.inputs_.categorical, data, y, w)  # it starts at a GLM
-        arrays = self._network_inputs(data, v)
+        arrays = self._network_inputs(data, v, offset=extra)
 
         keras.utils.set_random_seed(self.seed)
         self.keras_model_ = self._build(arrays, y, w)
@@ -199,9 +230,12 @@ class _NetworkModel:
 
     # -- prediction
     def predict(
-        self, data: pd.DataFrame, *, exposure: Any = None, unseen: str = "error"
+        self, data: pd.DataFrame, *, exposure: Any = None, offset: Any = None, unseen: str = "error"
     ) -> np.ndarray:
         """Expected response ``mu``: expected claim counts for a model fitted with exposure.
+
+        ``exposure`` and a further ``offset`` (log scale) as in :meth:`actnn.glm.GLM.predict`
+        (defaults: the columns named at fit).
 
         ``unseen`` says what to do with a level of a categorical input not seen at fit:
         ``"error"`` (default) raises a ``ValueError`` naming the column, the rows and the
@@ -212,7 +246,7 @@ class _NetworkModel:
         ``ValueError`` naming the rows, their ``eta`` and the input farthest outside the
         learning data's scale.
         """
-        arrays = self.network_inputs(data, exposure=exposure, unseen=unseen)
+        arrays = self.network_inputs(data, exposure=exposure, offset=offset, unseen=unseen)
         mu = predict_network(self.keras_model_, arrays)
         return _check_mu(
             mu,
@@ -326,7 +360,13 @@ class _NetworkModel:
         return y, np.ones(len(y)) if w is None else w
 
     def balance_correct(
-        self, data: pd.DataFrame, response: Any = None, *, exposure: Any = None, weights: Any = None
+        self,
+        data: pd.DataFrame,
+        response: Any = None,
+        *,
+        exposure: Any = None,
+        offset: Any = None,
+        weights: Any = None,
     ):
         """Restore the balance property on the learning data (Wüthrich 2020).
 
@@ -339,10 +379,11 @@ class _NetworkModel:
         Notes
         -----
         Pass the learning data that the network was fitted on (all of it, validation rows
-        included), with the same response, exposure and weights (defaults: those named at fit).
+        included), with the same response, exposure, offset and weights (defaults: those named
+        at fit).
         """
         y, w = self._response_and_weights(data, response, weights)
-        arrays = self.network_inputs(data, exposure=exposure)
+        arrays = self.network_inputs(data, exposure=exposure, offset=offset)
         out = self.keras_model_.get_layer("output")
         if self.family_.canonical_log_link and self._refit_output:
             z = predict_network(last_hidden_model(self.keras_model_), arrays, flatten=False)
@@ -354,7 +395,7 @@ class _NetworkModel:
             out.set_weights([sol["coef"][1:, None], sol["coef"][:1]])
         else:
             # the output unit's last weight is its bias (intercept): shift it
-            mu = self.predict(data, exposure=exposure)
+            mu = self.predict(data, exposure=exposure, offset=offset)
             out_weights = out.get_weights()
             out_weights[-1] = out_weights[-1] + math.log(np.sum(w * y) / np.sum(w * mu))
             out.set_weights(out_weights)
@@ -393,9 +434,10 @@ class _NetworkModel:
             raise ValueError("inputs must be fitted (NetworkInputs.fit or fit_from_statistics)")
         if not (math.isfinite(mean_response) and mean_response > 0):
             raise ValueError(f"mean_response must be finite and > 0, got {mean_response}")
-        self.family_ = get_family(self.family)
+        self.family_ = get_family(self._family())
         self.response_, self.exposure_, self.weights_ = response, exposure, weights
         self.uses_exposure_ = exposure is not None
+        self.offset_, self.uses_offset_ = None, False
         self.inputs_ = inputs
         keras.utils.set_random_seed(self.seed)
         # the homogeneous model as a one-row data set (offset 0, response mean_response)

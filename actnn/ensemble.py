@@ -22,16 +22,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.metadata_routing import UNUSED
 
+from ._base import _case_weights
 from ._display import LOSS_UNITS, frame_html, html_block, number, plural, text_block
+from ._sklearn import NotFittedError, _Estimator
 from .networks import _NetworkModel
 from .training import History
 
 __all__ = ["Nagging"]
 
 
-class Nagging:
+class Nagging(_Estimator):
     """An ensemble of networks trained with different seeds, averaged on the mean scale.
+
+    A scikit-learn estimator as its members (``score`` is D² by their family's deviance).
 
     Parameters
     ----------
@@ -51,6 +56,9 @@ class Nagging:
         Called with a line of text after each member (default ``print``; None for silence).
     """
 
+    # members already trained are an option of this call, not metadata that a router passes
+    __metadata_request__fit = {"trained": UNUSED}  # noqa: RUF012
+
     def __init__(
         self,
         make_member: Callable[[int], _NetworkModel],
@@ -60,32 +68,44 @@ class Nagging:
         checkpoint_dir: str | Path | None = None,
         progress: Callable[[str], None] | None = print,
     ):
-        if len(seeds) == 0 or len(set(seeds)) != len(seeds):
-            raise ValueError(f"seeds must be distinct and not empty, got {list(seeds)}")
         self.make_member = make_member
-        self.seeds = [int(s) for s in seeds]
+        self.seeds = seeds
         self.balance_correct = balance_correct
-        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        self.checkpoint_dir = checkpoint_dir
         self.progress = progress
+
+    def _check_seeds(self) -> list[int]:
+        """The seeds as integers, or a ValueError unless they are distinct and not empty."""
+        if len(self.seeds) == 0 or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds must be distinct and not empty, got {list(self.seeds)}")
+        return [int(s) for s in self.seeds]
+
+    def _fitted_model(self) -> _NetworkModel:
+        self._check_fitted()
+        return self.members_[0]
 
     def _paths(self, seed: int) -> tuple[Path, Path]:
         assert self.checkpoint_dir is not None
-        stem = self.checkpoint_dir / f"member_seed{seed}"
+        stem = Path(self.checkpoint_dir) / f"member_seed{seed}"
         return stem.with_suffix(".weights.h5"), stem.with_suffix(".json")
 
     def fit(
         self,
-        data: pd.DataFrame,
-        response: Any,
+        X: pd.DataFrame,
+        y: Any,
         *,
         exposure: Any = None,
+        offset: Any = None,
+        sample_weight: Any = None,
         weights: Any = None,
         trained: dict[int, _NetworkModel] | None = None,
     ):
-        """Train (or load) every member on ``data``; returns self.
+        """Train (or load) every member on ``X``; returns self.
 
-        ``trained`` maps seeds to members already fitted on the same data (and balance-corrected
-        if the ensemble corrects): they are used as they are.
+        ``y``, ``exposure``, ``offset``, ``sample_weight`` (or ``weights``) as in the members'
+        ``fit`` (e.g. :meth:`actnn.networks.FNN.fit`), which receive them. ``trained`` maps
+        seeds to members already fitted on the same data (and balance-corrected if the
+        ensemble corrects): they are used as they are.
 
         Raises
         ------
@@ -97,13 +117,17 @@ class Nagging:
             checkpointed when ``checkpoint_dir`` is given, and says how to resume: call ``fit``
             again with the same ``checkpoint_dir``.
         """
-        fit_args = {"exposure": exposure, "weights": weights}
+        seeds = self._check_seeds()
+        _case_weights(X, sample_weight, weights)  # both names given: an error before training
+        data, response = X, y
+        weights = weights if sample_weight is None else sample_weight
+        fit_args = {"exposure": exposure, "offset": offset, "weights": weights}
         trained = trained or {}
         members: list[_NetworkModel] = []
         resumed: list[int] = []
         if self.checkpoint_dir is not None:
-            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        for k, seed in enumerate(self.seeds, start=1):
+            Path(self.checkpoint_dir).mkdir(parents=True, exist_ok=True)
+        for k, seed in enumerate(seeds, start=1):
             started = time.perf_counter()
             try:
                 member = trained.get(seed) or self.make_member(seed)
@@ -180,23 +204,27 @@ class Nagging:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "members_"):
-            raise RuntimeError("this Nagging ensemble is not fitted yet: call fit first")
+            raise NotFittedError("this Nagging ensemble is not fitted yet: call fit first")
 
     def member_predictions(
-        self, data: pd.DataFrame, *, exposure: Any = None, unseen: str = "error"
+        self, data: pd.DataFrame, *, exposure: Any = None, offset: Any = None, unseen: str = "error"
     ) -> np.ndarray:
-        """Predictions ``mu`` of every member, shape ``(M, n)``; ``unseen`` as in predict."""
-        return self._of_members(lambda m: m.predict(data, exposure=exposure, unseen=unseen))
+        """Predictions ``mu`` of every member, shape ``(M, n)``; options as in predict."""
+        return self._of_members(
+            lambda m: m.predict(data, exposure=exposure, offset=offset, unseen=unseen)
+        )
 
     def predict(
-        self, data: pd.DataFrame, *, exposure: Any = None, unseen: str = "error"
+        self, data: pd.DataFrame, *, exposure: Any = None, offset: Any = None, unseen: str = "error"
     ) -> np.ndarray:
         """The nagging predictor: the members' mean ``mu``.
 
-        ``exposure`` and ``unseen`` as in the members' ``predict`` (e.g.
+        ``exposure``, ``offset`` and ``unseen`` as in the members' ``predict`` (e.g.
         :meth:`actnn.networks.FNN.predict`); a warning of the members is given once.
         """
-        return self.member_predictions(data, exposure=exposure, unseen=unseen).mean(axis=0)
+        return self.member_predictions(data, exposure=exposure, offset=offset, unseen=unseen).mean(
+            axis=0
+        )
 
     def predict_frequency(self, data: pd.DataFrame, *, unseen: str = "error") -> np.ndarray:
         """The members' mean expected claims per unit of exposure (their mean ``mu`` otherwise)."""

@@ -20,9 +20,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._base import _exposure_column, _response_column, _weights_column
+from ._base import (
+    _case_weights,
+    _exposure_column,
+    _link_offset,
+    _offset_column,
+    _predict_exposure,
+    _predict_offset,
+    _response_column,
+)
 from ._glm_summary import GLMSummary, glm_html
 from ._irls import _CHUNK_ROWS, _ETA_MAX, _ETA_MIN, irls
+from ._sklearn import NotFittedError, _Estimator
 from ._validation import _listed, _rows_message
 from .families import Family, Poisson, Tweedie, get_family
 from .features import FeatureSpec, _Levelled
@@ -97,7 +106,7 @@ def _check_levels_have_response(
     problems = []
     for f in features:
         codes = f.codes(data)
-        n_rows = np.bincount(codes, minlength=len(f.levels))
+        n_rows = np.bincount(codes, weights=w > 0, minlength=len(f.levels))
         total = np.bincount(codes, weights=w * y, minlength=len(f.levels))
         for k in np.flatnonzero((total == 0) & (n_rows > 0)):
             what = f"the level {f.levels[k]!r}, and the response is 0 on all of them"
@@ -169,8 +178,12 @@ def _wald_distribution(df: float | None, alpha: float) -> tuple[Any, float]:
     return reference, float(reference.isf(alpha / 2))
 
 
-class GLM:
+class GLM(_Estimator):
     """A log-link GLM (Poisson frequency, Gamma severity, Tweedie) held in a Keras network.
+
+    A scikit-learn estimator (section "scikit-learn" of docs/api.md): ``get_params``,
+    ``clone``, ``GridSearchCV``, metadata routing of ``exposure``, ``offset`` and
+    ``sample_weight``, and ``score`` as D².
 
     Parameters
     ----------
@@ -194,6 +207,8 @@ class GLM:
     ----------
     features_ : FeatureSpec
         The fitted feature specification.
+    n_obs_ : int
+        Rows of the learning data with a case weight > 0 (a row of weight 0 takes no part).
     coef_ : pandas.Series
         Coefficients, indexed by ``"(Intercept)"`` and the design terms.
     bse_ : pandas.Series
@@ -240,8 +255,6 @@ class GLM:
         dispersion: float | str | None = None,
         name: str | None = None,
     ):
-        if not isinstance(features, FeatureSpec):
-            raise TypeError(f"features must be a FeatureSpec, got {type(features).__name__}")
         self.features = features
         self.family = family
         self.tol = tol
@@ -252,25 +265,33 @@ class GLM:
     # ------------------------------------------------------------------ fitting
     def fit(
         self,
-        data: pd.DataFrame,
-        response: str | np.ndarray,
+        X: pd.DataFrame,
+        y: str | np.ndarray,
         *,
         exposure: str | np.ndarray | None = None,
+        offset: str | np.ndarray | None = None,
+        sample_weight: str | np.ndarray | None = None,
         weights: str | np.ndarray | None = None,
     ) -> GLM:
         """Fit by IRLS: the coefficients, their standard errors and the fit statistics.
 
         Parameters
         ----------
-        data : pandas.DataFrame
+        X : pandas.DataFrame
             Learning data with the feature columns (further columns are ignored).
-        response : str or array
-            Response column (claim counts for frequency, average claim size for severity).
+        y : str or array
+            Response column or values (claim counts for frequency, average claim size for
+            severity).
         exposure : str or array, optional
             Exposure (years at risk); enters as offset ``log(exposure)``. Predictions then are
             expected claim counts ``mu = exposure * frequency``.
-        weights : str or array, optional
-            Case weights, e.g. the number of claims behind an average claim size.
+        offset : str or array, optional
+            A further offset on the log scale (e.g. the log of a base tariff):
+            ``eta = offset + log(exposure) + x @ beta``. :meth:`predict` then needs it too.
+        sample_weight, weights : str or array, optional
+            Case weights (one of the two names; ``sample_weight`` is scikit-learn's), e.g. the
+            number of claims behind an average claim size; >= 0, a row of weight 0 takes no
+            part.
 
         Returns
         -------
@@ -283,10 +304,14 @@ class GLM:
             Naming the column, the number of rows and the first rows: no rows; a missing or
             repeated column; a missing value, text or an infinite value in a column used; a
             response outside the family's support (Poisson counts < 0, Gamma amounts <= 0);
-            exposure or weights <= 0; an array of another length than the data; a level of a
-            Poisson or Tweedie model whose rows all have response 0 (its coefficient would be
-            -inf); a ``dispersion`` other than None, ``"pearson"`` or a number > 0 (a
+            exposure <= 0, weights < 0 or all 0; an array of another length than the data; a
+            level of a Poisson or Tweedie model whose rows all have response 0 (its coefficient
+            would be -inf); a ``dispersion`` other than None, ``"pearson"`` or a number > 0 (a
             ``TypeError`` for one that is no number).
+
+        TypeError
+            If the features are not a FeatureSpec, or both ``sample_weight`` and ``weights``
+            are given.
 
         Warns
         -----
@@ -294,15 +319,20 @@ class GLM:
             Exposure > 1 (years are expected) and, for Poisson, a response that is not a whole
             number.
         """
+        if not isinstance(self.features, FeatureSpec):
+            raise TypeError(f"features must be a FeatureSpec, got {type(self.features).__name__}")
+        data = X
         started = time.perf_counter()
         self.family_ = get_family(self.family)
         dispersion_method = _dispersion_method(self.dispersion, self.family_)  # before the fit
         self.features_ = self.features.fit(data)
-        y, self.response_ = _response_column(data, response, self.family_)
+        y, self.response_ = _response_column(data, y, self.family_)
         v, self.exposure_ = _exposure_column(data, exposure)
         self.uses_exposure_ = exposure is not None
-        offset = None if v is None else np.log(v)
-        w, self.weights_ = _weights_column(data, weights)
+        extra, self.offset_ = _offset_column(data, offset)
+        self.uses_offset_ = offset is not None
+        offset = None if v is None and extra is None else _link_offset(v, extra, len(y))
+        w, self.weights_ = _case_weights(data, sample_weight, weights)
         if isinstance(self.family_, Poisson | Tweedie):
             levelled = [f for f in self.features_.features if isinstance(f, _Levelled)]
             _check_levels_have_response(levelled, data, y, np.ones_like(y) if w is None else w)
@@ -315,7 +345,7 @@ class GLM:
         )  # fmt: skip
         mu = sol["mu"]
         w_all = np.ones_like(y) if w is None else w
-        self.n_obs_ = len(y)
+        self.n_obs_ = int(np.count_nonzero(w_all))
         self.n_params_ = x.shape[1]
         self.df_resid_ = self.n_obs_ - self.n_params_
         self.n_iter_ = sol["n_iter"]
@@ -329,7 +359,7 @@ class GLM:
             self.dispersion_ = float(pearson / self.df_resid_)
         else:
             self.dispersion_ = 1.0 if self.dispersion is None else float(self.dispersion)
-        self.exposure_total_ = None if v is None else float(np.sum(v))
+        self.exposure_total_ = None if v is None else float(np.sum(v[w_all > 0]))
         self.aic_ = self._aic(y, mu, w)
         self.coef_ = pd.Series(sol["coef"], index=terms, name="coef")
         cov = self.dispersion_ * sol["cov_unscaled"]
@@ -433,7 +463,7 @@ class GLM:
     # ------------------------------------------------------------------ prediction
     def _check_fitted(self) -> None:
         if not hasattr(self, "coef_"):
-            raise RuntimeError("this GLM is not fitted yet: call fit(data, response, ...) first")
+            raise NotFittedError("this GLM is not fitted yet: call fit(X, y, ...) first")
 
     def design_matrix(self, data: pd.DataFrame, *, unseen: str = "error") -> np.ndarray:
         """The design matrix of ``data`` (without intercept), as the network's ``"x"`` input.
@@ -443,42 +473,37 @@ class GLM:
         self._check_fitted()
         return self.features_.design_matrix(data, unseen=unseen)
 
-    def _offset(self, data: pd.DataFrame, exposure: str | np.ndarray | None) -> np.ndarray:
-        if exposure is None and self.uses_exposure_:
-            if self.exposure_ is None or self.exposure_ not in data.columns:
-                raise ValueError(
-                    "this model was fitted with an exposure: pass exposure=... (a column or an "
-                    "array), or use predict_frequency for claims per unit of exposure"
-                )
-            exposure = self.exposure_
-        if exposure is None:
-            return np.zeros(len(data))
-        v, _ = _exposure_column(data, exposure)
-        return np.log(v)
+    def _offset(self, data: pd.DataFrame, exposure: Any, offset: Any) -> np.ndarray:
+        """``log(exposure) + offset`` of ``data`` (defaults: the columns named at fit)."""
+        v = _predict_exposure(self, data, exposure)
+        return _link_offset(v, _predict_offset(self, data, offset), len(data))
 
     def network_inputs(
         self,
         data: pd.DataFrame,
         *,
         exposure: str | np.ndarray | None = None,
+        offset: str | np.ndarray | None = None,
         unseen: str = "error",
     ) -> dict[str, np.ndarray]:
         """The dict of inputs the Keras network takes for ``data``."""
         x = self.design_matrix(data, unseen=unseen)
-        return {"x": x, "offset": self._offset(data, exposure)[:, None]}
+        return {"x": x, "offset": self._offset(data, exposure, offset)[:, None]}
 
     def predict(
         self,
         data: pd.DataFrame,
         *,
         exposure: str | np.ndarray | None = None,
+        offset: str | np.ndarray | None = None,
         unseen: str = "error",
     ) -> np.ndarray:
         """Expected response ``mu = exp(x @ beta + offset)``.
 
         For a model fitted with exposure these are expected claim counts,
-        ``mu = exposure * frequency``; the exposure is the column named at fit unless given.
-        Further columns of ``data`` are ignored.
+        ``mu = exposure * frequency``; the exposure is the column named at fit unless given,
+        and so is the further ``offset`` (log scale) of a model fitted with one. Further columns
+        of ``data`` are ignored.
 
         ``unseen`` says what to do with a row that has no level of a categorical feature (a
         level not seen at fit) or of a binned one (a value outside its classes): ``"error"``
@@ -495,7 +520,7 @@ class GLM:
         """
         self._check_fitted()
         self._check_network_agrees()
-        inputs = self.network_inputs(data, exposure=exposure, unseen=unseen)
+        inputs = self.network_inputs(data, exposure=exposure, offset=offset, unseen=unseen)
         x = np.asarray(inputs["x"], dtype=np.float64)
         coef = self.coef_.to_numpy()
         eta = (x @ coef[1:] + coef[0]) + inputs["offset"][:, 0]
@@ -524,8 +549,9 @@ class GLM:
         return notes
 
     def predict_frequency(self, data: pd.DataFrame, *, unseen: str = "error") -> np.ndarray:
-        """Expected claims per unit of exposure, ``exp(eta)`` without offset.
+        """Expected claims per unit of exposure, ``exp(eta)`` without ``log(exposure)``.
 
+        A further offset of the fit is included (its column is read from ``data``).
         ``unseen``: see :meth:`predict`.
         """
         ones = np.ones(len(data)) if self.uses_exposure_ else None
@@ -536,17 +562,18 @@ class GLM:
         data: pd.DataFrame,
         *,
         exposure: str | np.ndarray | None = None,
+        offset: str | np.ndarray | None = None,
         unseen: str = "error",
     ) -> np.ndarray:
-        """``eta = log(mu)``, including the offset, computed from the coefficients.
+        """``eta = log(mu)``, including ``log(exposure)`` and the offset, from the coefficients.
 
-        ``unseen``: see :meth:`predict`.
+        ``exposure``, ``offset``, ``unseen``: see :meth:`predict`.
         """
         self._check_fitted()
         self._check_network_agrees()
         coef = self.coef_.to_numpy()
         x = self.design_matrix(data, unseen=unseen)
-        return coef[0] + x @ coef[1:] + self._offset(data, exposure)
+        return coef[0] + x @ coef[1:] + self._offset(data, exposure, offset)
 
     # ------------------------------------------------------------------ tables
     def _wald_df(self) -> int | None:

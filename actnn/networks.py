@@ -30,12 +30,13 @@ from typing import Any
 import keras
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from . import losses  # noqa: F401  (registers DevianceLoss with Keras, as actnn did at import)
 from ._irls import irls
 from ._network import GLM_INPUT, OFFSET, _NetworkModel, eta_model, last_hidden_model
 from ._validation import DataWarning
-from .families import get_family
+from .families import Family, get_family
 from .glm import GLM, predict_network
 from .inputs import NUMERIC, NetworkInputs
 
@@ -209,31 +210,78 @@ class CANN(_NetworkModel):
         network, frozen unless ``glm_trainable``.
     glm_trainable : bool
         Train the nested GLM coefficients with the network (only with ``nested=True``).
-    **kwargs
-        The training and architecture options of :class:`FNN` (``family`` defaults to the
-        GLM's).
+    family : str or Family, optional
+        None (default): the GLM's.
+    hidden, activation, embedding_dim, epochs, batch_size, learning_rate, validation_fraction,
+    patience, seed, verbose, jit_compile, lr_patience, lr_schedule, dropout, name
+        The training and architecture options of :class:`FNN`.
+
+    Notes
+    -----
+    scikit-learn's ``clone`` (e.g. in ``GridSearchCV``) keeps the fitted GLM: the clones share
+    it, and a cross-validation score measures the network part with the GLM held fixed (the
+    GLM was fitted on all of its learning data).
     """
 
-    def __init__(self, glm: GLM, inputs: NetworkInputs, *, nested: bool = False,
-                 glm_trainable: bool = False, **kwargs):  # fmt: skip
-        if not isinstance(glm, GLM) or not hasattr(glm, "coef_"):
-            raise TypeError("glm must be a fitted actnn GLM")
-        if glm_trainable and not nested:
-            raise ValueError("glm_trainable needs nested=True (an offset has no weights)")
-        kwargs.setdefault("family", glm.family)
-        super().__init__(inputs, **kwargs)
-        if get_family(self.family).name != glm.family_.name:
-            raise ValueError(f"the GLM is {glm.family_.name}, the CANN {self.family}")
+    def __init__(
+        self,
+        glm: GLM,
+        inputs: NetworkInputs,
+        *,
+        nested: bool = False,
+        glm_trainable: bool = False,
+        family: str | Family | None = None,
+        hidden: Sequence[int] = (20, 15, 10),
+        activation: str = "tanh",
+        embedding_dim: int | Mapping[str, int] = 2,
+        epochs: int = 200,
+        batch_size: int = 10_000,
+        learning_rate: float = 0.002,
+        validation_fraction: float = 0.1,
+        patience: int | None = 20,
+        seed: int = 0,
+        verbose: int = 1,
+        jit_compile: bool | None = None,
+        lr_patience: int | None = None,
+        lr_schedule: str | None = None,
+        dropout: float = 0.0,
+        name: str | None = None,
+    ):
+        super().__init__(
+            inputs, family, hidden=hidden, activation=activation, embedding_dim=embedding_dim,
+            epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+            validation_fraction=validation_fraction, patience=patience, seed=seed,
+            verbose=verbose, jit_compile=jit_compile, lr_patience=lr_patience,
+            lr_schedule=lr_schedule, dropout=dropout, name=name,
+        )  # fmt: skip
         self.glm = glm
         self.nested = nested
         self.glm_trainable = glm_trainable
 
-    def _offset(self, data, exposure, unseen="error"):
-        base = super()._offset(data, exposure)
+    def _family(self):
+        return self.glm.family if self.family is None else self.family
+
+    def _check_params(self):
+        super()._check_params()
+        if not isinstance(self.glm, GLM) or not hasattr(self.glm, "coef_"):
+            raise TypeError("glm must be a fitted actnn GLM")
+        if self.glm_trainable and not self.nested:
+            raise ValueError("glm_trainable needs nested=True (an offset has no weights)")
+        if get_family(self._family()).name != self.glm.family_.name:
+            raise ValueError(f"the GLM is {self.glm.family_.name}, the CANN {self.family}")
+
+    def __sklearn_clone__(self):
+        """An unfitted copy with the same parameters that shares the fitted GLM (see Notes)."""
+        params = self.get_params(deep=False)
+        glm = params.pop("glm")
+        return type(self)(glm, **{k: clone(v, safe=False) for k, v in params.items()})
+
+    def _offset(self, data, exposure, unseen="error", offset=None):
+        base = super()._offset(data, exposure, unseen, offset)
         if self.nested:
             return base
-        ones = np.ones(len(data))
-        return base + self.glm.linear_predictor(data, exposure=ones, unseen=unseen)
+        ones, zeros = np.ones(len(data)), np.zeros(len(data))
+        return base + self.glm.linear_predictor(data, exposure=ones, offset=zeros, unseen=unseen)
 
     def _extra_inputs(self, data, unseen="error"):
         return {GLM_INPUT: self.glm.design_matrix(data, unseen=unseen)} if self.nested else {}
@@ -351,14 +399,14 @@ class LocalGLMnet(_NetworkModel):
     def _start_rows(self):
         return [("starts at", "the exact GLM on the same terms (beta(x) = its coefficients)")]
 
-    def _network_inputs(self, data, exposure, unseen="error"):
+    def _network_inputs(self, data, exposure, unseen="error", offset=None):
         arrays = self.inputs_.transform(data, unseen=unseen)
         blocks = [arrays[NUMERIC].astype(np.float64)]
         for f in self.inputs_.categorical:
             dummies = arrays[f.label][:, None] == np.arange(1, len(f.levels))[None, :]
             blocks.append(dummies.astype(np.float64))
         design = np.concatenate(blocks, axis=1)
-        return {GLM_INPUT: design, OFFSET: self._offset(data, exposure)[:, None]}
+        return {GLM_INPUT: design, OFFSET: self._offset(data, exposure, unseen, offset)[:, None]}
 
     def _build(self, arrays, y, w):
         x, offset = arrays[GLM_INPUT], arrays[OFFSET][:, 0]

@@ -24,9 +24,10 @@ The manifest is a JSON object:
   ``glm/``) and the Python callables of a Nagging ensemble (``make_member``, ``progress``);
 - ``fitted``: the fitted attributes that prediction and the tables need, under their attribute
   names: the fitted feature specification or network inputs (levels, scalers), the family, the
-  response, exposure and weights columns, for a GLM the coefficients, standard errors,
-  covariance and fit statistics, for a network the training history and the balance-correction
-  flag.
+  response, exposure, offset and weights columns (a manifest without the offset's, written
+  before offsets existed, loads as a model without offset), for a GLM the coefficients,
+  standard errors, covariance and fit statistics, for a network the training history and the
+  balance-correction flag.
 
 :func:`save_model` writes the directory next to its target and renames it into place, so a failed
 save leaves no half-written model. :func:`load_model` rebuilds the model; its predictions equal
@@ -113,6 +114,8 @@ _NETWORK_FITTED = (
     "response_",
     "exposure_",
     "uses_exposure_",
+    "offset_",
+    "uses_offset_",
     "weights_",
     "history_",
     "balance_corrected_",
@@ -128,6 +131,8 @@ _FITTED: dict[str, tuple[str, ...]] = {
         "response_",
         "exposure_",
         "uses_exposure_",
+        "offset_",
+        "uses_offset_",
         "weights_",
         "coef_",
         "bse_",
@@ -151,10 +156,11 @@ _FITTED: dict[str, tuple[str, ...]] = {
 }
 
 
-#: Fitted attributes newer than the format, by kind: their value for a model saved before them.
-#: (A GLM saved before ``dispersion`` existed had the family's dispersion; its total exposure was
-#: not kept.)
+#: Fitted attributes newer than the format, by kind (``"*"``: every kind): their value for a model
+#: saved before them. (A GLM saved before ``dispersion`` existed had the family's dispersion; its
+#: total exposure was not kept. A model saved before offsets existed had none.)
 _ADDED_FITTED: dict[str, dict[str, Callable[[Any], Any]]] = {
+    "*": {"offset_": lambda model: None, "uses_offset_": lambda model: False},
     "glm": {
         "dispersion_method_": lambda glm: "fixed" if glm.family_.fixed_dispersion else "pearson",
         "exposure_total_": lambda glm: None,
@@ -186,13 +192,14 @@ def _spec_to_json(spec: FeatureSpec | NetworkInputs) -> dict[str, Any]:
     return data
 
 
-def _family_to_json(family: str | Family) -> str | dict[str, Any]:
+def _family_to_json(family: str | Family | None) -> str | dict[str, Any] | None:
+    # None: a CANN's default, its GLM's family
     if isinstance(family, Tweedie):
         return {"name": family.name, "power": family.power}
-    return family if isinstance(family, str) else family.name
+    return family if family is None or isinstance(family, str) else family.name
 
 
-def _family_from_json(data: str | dict[str, Any]) -> str | Family:
+def _family_from_json(data: str | dict[str, Any] | None) -> str | Family | None:
     return Tweedie(data["power"]) if isinstance(data, dict) else data
 
 
@@ -492,7 +499,8 @@ def _load(directory: Path, manifest: dict[str, Any]) -> Model:
         if kind == "nagging":
             params["make_member"] = _no_make_member
         model = cls(**params)
-        fitted, added = manifest["fitted"], _ADDED_FITTED.get(kind, {})
+        fitted = manifest["fitted"]
+        added = {**_ADDED_FITTED["*"], **_ADDED_FITTED.get(kind, {})}
         for name in _FITTED[kind]:
             if name in added and name not in fitted:
                 setattr(model, name, added[name](model))

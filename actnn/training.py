@@ -141,7 +141,8 @@ def _tensors(arrays: dict[str, np.ndarray]) -> dict[str, tf.Tensor]:
 
 def _mean_deviance(family: Family, y, eta, w):
     d = family.keras_unit_deviance(y, eta)
-    return tf.reduce_sum(w * d) / tf.reduce_sum(w)
+    # a batch whose rows all weigh 0 adds nothing (and no NaN gradient)
+    return tf.math.divide_no_nan(tf.reduce_sum(w * d), tf.reduce_sum(w))
 
 
 def train(

@@ -54,6 +54,19 @@ def test_own_portfolio_example_runs(own_portfolio):
     assert namespace["severity"].dispersion_ > 0
 
 
+def test_scikit_learn_example_runs(capsys):
+    import sklearn
+
+    block = next(b for b in _python_blocks() if "GridSearchCV" in b)
+    namespace: dict = {}
+    with sklearn.config_context():  # the block enables metadata routing: only for this test
+        exec(compile(block, "README scikit-learn", "exec"), namespace)
+    search = namespace["search"]
+    assert len(search.cv_results_["mean_test_score"]) == 3
+    assert search.best_estimator_.uses_exposure_  # exposure was routed to fit
+    assert str(round(search.best_score_, 4)) in capsys.readouterr().out
+
+
 def test_network_example_runs(capsys):
     namespace: dict = {}
     block = _all_python_blocks("docs/models.md")[0]
