@@ -5,10 +5,13 @@ float64.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from ._validation import _listed, _rows_message
 from .families import Family, Gamma, Tweedie
 
 __all__ = ["irls"]
@@ -222,3 +225,57 @@ def irls(
         "n_iter": n_iter,
         "mu": np.exp(eta),
     }
+
+
+def _check_levels_have_response(
+    features: Sequence[Any], data: pd.DataFrame, y: np.ndarray, w: np.ndarray
+) -> None:
+    """A ValueError naming every level whose rows all have response 0.
+
+    For a family whose response can be 0 (Poisson, Tweedie), the score equation of such a level
+    says that the sum of its means is 0: its maximum-likelihood coefficient is -inf and IRLS
+    cannot converge.
+    """
+    problems = []
+    for f in features:
+        codes = f.codes(data)
+        n_rows = np.bincount(codes, weights=w > 0, minlength=len(f.levels))
+        total = np.bincount(codes, weights=w * y, minlength=len(f.levels))
+        for k in np.flatnonzero((total == 0) & (n_rows > 0)):
+            what = f"the level {f.levels[k]!r}, and the response is 0 on all of them"
+            problems.append(_rows_message(f"column {f.column!r}", codes == k, data[f.column], what))
+    if problems:
+        raise ValueError(
+            _listed(problems, "levels whose response is 0 on all their rows", separator="; ")
+            + ". The maximum-likelihood coefficient of such a level is -inf and the fit cannot "
+            "converge: merge the level with another one"
+        )
+
+
+def _check_mu(
+    mu: np.ndarray,
+    eta_of: Callable[[np.ndarray], np.ndarray],
+    describe: Callable[[np.ndarray], list[str]],
+) -> np.ndarray:
+    """``mu`` if every prediction is a finite number > 0, else a ValueError naming the rows.
+
+    ``eta_of(rows)`` gives the linear predictor of the rows, ``describe(rows)`` a note per row on
+    what drives it (e.g. the largest term).
+    """
+    bad = ~(mu > 0) | np.isinf(mu)
+    if not bad.any():
+        return mu
+    rows = np.flatnonzero(bad)
+    shown = rows[:5]
+    notes = [
+        f"row {row}: eta = {eta:.6g}" + (f", {note}" if note else "")
+        for row, eta, note in zip(shown, eta_of(shown), describe(shown), strict=True)
+    ]
+    more = ", ..." if rows.size > 5 else ""
+    raise ValueError(
+        f"{rows.size:,} {'row has' if rows.size == 1 else 'rows have'} a prediction "
+        f"mu = exp(eta) that is not a finite number > 0: exp overflows to inf above "
+        f"eta = {_ETA_MAX:.2f} and underflows to 0 below {_ETA_MIN:.2f} (first: "
+        f"{'; '.join(notes)}{more}). The features of these rows are far outside the range of "
+        "the learning data"
+    )

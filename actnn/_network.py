@@ -28,11 +28,11 @@ from ._base import (
     _weights_column,
 )
 from ._display import html_block, plural, text_block
-from ._irls import irls
+from ._irls import _check_levels_have_response, _check_mu, irls
 from ._sklearn import NotFittedError, _Estimator
 from ._validation import _check_frame
 from .families import Family, Poisson, Tweedie, get_family
-from .glm import _check_levels_have_response, _check_mu, predict_network
+from .glm import predict_network
 from .inputs import NUMERIC, NetworkInputs
 from .training import History, train
 

@@ -10,16 +10,14 @@ network. Fitting, pricing, saving and loading a GLM thus never import TensorFlow
 
 from __future__ import annotations
 
-import math
-import numbers
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from . import _glm_tables
 from ._base import (
     _case_weights,
     _exposure_column,
@@ -30,9 +28,8 @@ from ._base import (
     _response_column,
 )
 from ._glm_summary import GLMSummary, glm_html
-from ._irls import _CHUNK_ROWS, _ETA_MAX, _ETA_MIN, irls
+from ._irls import _CHUNK_ROWS, _check_levels_have_response, _check_mu, irls
 from ._sklearn import NotFittedError, _Estimator
-from ._validation import _listed, _rows_message
 from .families import Family, Poisson, Tweedie, get_family
 from .features import FeatureSpec, _Levelled
 
@@ -92,90 +89,6 @@ def predict_network(
         out.append(keras.ops.convert_to_numpy(model(batch, training=False)))
     result = np.concatenate(out).astype(np.float64)
     return result.reshape(-1) if flatten else result
-
-
-def _check_levels_have_response(
-    features: Sequence[_Levelled], data: pd.DataFrame, y: np.ndarray, w: np.ndarray
-) -> None:
-    """A ValueError naming every level whose rows all have response 0.
-
-    For a family whose response can be 0 (Poisson, Tweedie), the score equation of such a level
-    says that the sum of its means is 0: its maximum-likelihood coefficient is -inf and IRLS
-    cannot converge.
-    """
-    problems = []
-    for f in features:
-        codes = f.codes(data)
-        n_rows = np.bincount(codes, weights=w > 0, minlength=len(f.levels))
-        total = np.bincount(codes, weights=w * y, minlength=len(f.levels))
-        for k in np.flatnonzero((total == 0) & (n_rows > 0)):
-            what = f"the level {f.levels[k]!r}, and the response is 0 on all of them"
-            problems.append(_rows_message(f"column {f.column!r}", codes == k, data[f.column], what))
-    if problems:
-        raise ValueError(
-            _listed(problems, "levels whose response is 0 on all their rows", separator="; ")
-            + ". The maximum-likelihood coefficient of such a level is -inf and the fit cannot "
-            "converge: merge the level with another one"
-        )
-
-
-def _check_mu(
-    mu: np.ndarray,
-    eta_of: Callable[[np.ndarray], np.ndarray],
-    describe: Callable[[np.ndarray], list[str]],
-) -> np.ndarray:
-    """``mu`` if every prediction is a finite number > 0, else a ValueError naming the rows.
-
-    ``eta_of(rows)`` gives the linear predictor of the rows, ``describe(rows)`` a note per row on
-    what drives it (e.g. the largest term).
-    """
-    bad = ~(mu > 0) | np.isinf(mu)
-    if not bad.any():
-        return mu
-    rows = np.flatnonzero(bad)
-    shown = rows[:5]
-    notes = [
-        f"row {row}: eta = {eta:.6g}" + (f", {note}" if note else "")
-        for row, eta, note in zip(shown, eta_of(shown), describe(shown), strict=True)
-    ]
-    more = ", ..." if rows.size > 5 else ""
-    raise ValueError(
-        f"{rows.size:,} {'row has' if rows.size == 1 else 'rows have'} a prediction "
-        f"mu = exp(eta) that is not a finite number > 0: exp overflows to inf above "
-        f"eta = {_ETA_MAX:.2f} and underflows to 0 below {_ETA_MIN:.2f} (first: "
-        f"{'; '.join(notes)}{more}). The features of these rows are far outside the range of "
-        "the learning data"
-    )
-
-
-def _dispersion_method(dispersion: Any, family: Family) -> str:
-    """How a GLM's ``dispersion`` argument sets the dispersion: ``"pearson"`` or ``"fixed"``."""
-    valid = "None (the family's: 1 for Poisson, Pearson's otherwise), 'pearson' or a number > 0"
-    if dispersion is None:
-        return "fixed" if family.fixed_dispersion else "pearson"
-    if isinstance(dispersion, str):
-        if dispersion.lower() == "pearson":
-            return "pearson"
-        raise ValueError(f"dispersion must be {valid}, got {dispersion!r}")
-    if isinstance(dispersion, bool) or not isinstance(dispersion, numbers.Real):
-        raise TypeError(f"dispersion must be {valid}, got {type(dispersion).__name__}")
-    if not (math.isfinite(dispersion) and dispersion > 0):
-        raise ValueError(f"dispersion must be {valid}, got {dispersion!r}")
-    return "fixed"
-
-
-def _wald_distribution(df: float | None, alpha: float) -> tuple[Any, float]:
-    """The reference distribution of Wald statistics and its ``1 - alpha/2`` quantile.
-
-    Student's t with ``df`` degrees of freedom where the dispersion is estimated, the standard
-    normal (``df=None``) where it is fixed.
-    """
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
-    from scipy import stats  # SciPy comes with scikit-learn; imported when tables are asked for
-
-    reference = stats.norm if df is None else stats.t(df)
-    return reference, float(reference.isf(alpha / 2))
 
 
 class GLM(_Estimator):
@@ -324,7 +237,8 @@ class GLM(_Estimator):
         data = X
         started = time.perf_counter()
         self.family_ = get_family(self.family)
-        dispersion_method = _dispersion_method(self.dispersion, self.family_)  # before the fit
+        # checked before the fit
+        dispersion_method = _glm_tables.dispersion_method(self.dispersion, self.family_)
         self.features_ = self.features.fit(data)
         y, self.response_ = _response_column(data, y, self.family_)
         v, self.exposure_ = _exposure_column(data, exposure)
@@ -576,11 +490,6 @@ class GLM(_Estimator):
         return coef[0] + x @ coef[1:] + self._offset(data, exposure, offset)
 
     # ------------------------------------------------------------------ tables
-    def _wald_df(self) -> int | None:
-        """Degrees of freedom of the Wald tests: ``df_resid_`` if the dispersion is estimated,
-        None (the normal distribution) if it is fixed."""
-        return self.df_resid_ if self.dispersion_method_ == "pearson" else None
-
     def coef_table(self, *, alpha: float = 0.05) -> pd.DataFrame:
         """Coefficients with standard errors, Wald statistics, p-values and confidence intervals.
 
@@ -597,24 +506,7 @@ class GLM(_Estimator):
         """
         self._check_fitted()
         self._check_network_agrees()
-        df = self._wald_df()
-        estimate, std_error = self.coef_.to_numpy(), self.bse_.to_numpy()
-        statistic = estimate / std_error
-        reference, q = _wald_distribution(df, alpha)
-        half_width = q * std_error
-        column_of = self._term_columns()
-        return pd.DataFrame(
-            {
-                "term": self.coef_.index,
-                "feature": [column_of[t] for t in self.coef_.index],
-                "estimate": estimate,
-                "std_error": std_error,
-                "z_value" if df is None else "t_value": statistic,
-                "p_value": 2 * reference.sf(np.abs(statistic)),
-                "ci_lower": estimate - half_width,
-                "ci_upper": estimate + half_width,
-            }
-        )
+        return _glm_tables.coef_table(self, alpha)
 
     def relativities(self, *, alpha: float = 0.05) -> pd.DataFrame:
         """The tariff: a multiplicative relativity per level of each feature.
@@ -630,25 +522,7 @@ class GLM(_Estimator):
         """
         self._check_fitted()
         self._check_network_agrees()
-        rows = [(_INTERCEPT, "", _INTERCEPT)]
-        for f in self.features_.features:
-            rows += [(f.column, level, term) for level, term in f.levels_table()]
-        coef = np.array([0.0 if t is None else self.coef_[t] for _, _, t in rows])
-        se = np.array([0.0 if t is None else self.bse_[t] for _, _, t in rows])
-        half_width = _wald_distribution(self._wald_df(), alpha)[1] * se
-        return pd.DataFrame(
-            {
-                "feature": [r[0] for r in rows],
-                "level": [str(r[1]) for r in rows],
-                "term": [r[2] for r in rows],
-                "coefficient": coef,
-                "relativity": np.exp(coef),
-                "std_error": se,
-                "relativity_lower": np.exp(coef - half_width),
-                "relativity_upper": np.exp(coef + half_width),
-                "is_reference": [r[2] is None for r in rows],
-            }
-        )
+        return _glm_tables.relativities(self, alpha)
 
     def summary(self, *, alpha: float = 0.05) -> GLMSummary:
         """The fit at a glance, as statsmodels' ``results.summary()``: text and HTML.
