@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import platform
 import sys
 import time
@@ -78,7 +79,8 @@ class LiveLine:
     ):
         self.interval = 0.0 if lines else interval
         self._stream = stream
-        self._mode = "lines" if lines else None
+        self._lines = lines
+        self._mode: str | None = None  # "notebook", "terminal" or "lines", at the first call
         self._handle = None  # the notebook's display
         self._width = 0  # of the terminal line shown
         self._last = 0.0  # time of the last line or update written
@@ -88,14 +90,16 @@ class LiveLine:
     def _start(self) -> None:
         if self._stream is None:
             self._stream = sys.stdout
-        if self._mode is None:
-            if _notebook_shell():
-                self._mode = "notebook"
-            elif getattr(self._stream, "isatty", lambda: False)():
-                self._mode = "terminal"
-            else:
-                self._mode = "lines"
-        self._last = time.monotonic()
+        if self._lines:
+            self._mode = "lines"
+        elif _notebook_shell():
+            self._mode = "notebook"
+        elif getattr(self._stream, "isatty", lambda: False)():
+            self._mode = "terminal"
+        else:
+            self._mode = "lines"
+        # a plain line first after `interval` seconds; a line in place at once
+        self._last = time.monotonic() if self._mode == "lines" else -math.inf
 
     def __call__(self, text: str) -> None:
         if self._mode is None:
@@ -106,7 +110,7 @@ class LiveLine:
             if now - self._last >= self.interval:
                 self._write_line(text)
                 self._last = now
-        elif now - self._last >= 0.1 or self._handle is None and self._mode == "notebook":
+        elif now - self._last >= 0.1:
             self._show(text)  # at most ten updates a second: each one is a message to the front
             self._last = now
 
@@ -118,7 +122,7 @@ class LiveLine:
         if self._mode == "lines":
             if text and text != self._written:
                 self._write_line(text)
-        else:
+        elif text:  # nothing to show if training failed before its first epoch
             self._show(text)
             if self._mode == "terminal":
                 self._stream.write("\n")
