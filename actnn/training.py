@@ -355,7 +355,7 @@ def run_epochs(
                     raise stop("training", loss, epoch)
                 history.stopped_early = True
                 history.stop_reason = (
-                    f"{calls.stopped_by}: the training loss became {loss} in epoch {epoch + 1}"
+                    f"by {calls.stopped_by}: the training loss became {loss} in epoch {epoch + 1}"
                 )
                 break
             monitored = loss if validate is None else validate()
@@ -386,7 +386,7 @@ def run_epochs(
                 break
             if calls.stopped_by is not None:
                 history.stopped_early = True
-                history.stop_reason = f"{calls.stopped_by} stopped it"
+                history.stop_reason = f"by {calls.stopped_by}"
                 break
     except KeyboardInterrupt:
         _record_interrupt(history, finished, epochs, best[2], stacklevel=stacklevel + 1)

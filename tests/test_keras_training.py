@@ -118,7 +118,7 @@ def test_a_callback_that_sets_stop_training_ends_it_with_the_best_weights():
     history = _train_bias(model, keras.optimizers.SGD(0.125), callbacks=[_Recorder(stop_at=3)])
     path = _bias_path(1.0, [0.125] * 3)
     assert history.epochs == 3 and history.best_epoch == 3
-    assert history.stopped_early and history.stop_reason == "_Recorder stopped it"
+    assert history.stopped_early and history.stop_reason == "by _Recorder"
     assert _bias(model) == pytest.approx(path[3], rel=1e-12)
 
 
@@ -129,7 +129,7 @@ def test_keras_early_stopping_stops_when_keras_says():
     history = _train_bias(model, keras.optimizers.SGD(0.125), callbacks=[stopper])
     assert stopper.stopped_epoch > 0  # Keras' own record of the epoch it stopped at
     assert history.epochs == stopper.stopped_epoch + 1 < EPOCHS
-    assert history.stop_reason == "EarlyStopping stopped it"
+    assert history.stop_reason == "by EarlyStopping"
     # actnn keeps its best epoch (the val loss still falls: the last one)
     assert _bias(model) == pytest.approx(_bias_path(1.0, [0.125] * history.epochs)[-1])
 
@@ -143,7 +143,7 @@ def test_terminate_on_nan_ends_the_training_without_an_error():
         callbacks=[keras.callbacks.TerminateOnNaN()],
     )  # fmt: skip
     assert history.epochs == 2 and history.best_epoch == 1 and history.stopped_early
-    assert history.stop_reason.startswith("TerminateOnNaN: the training loss became")
+    assert history.stop_reason.startswith("by TerminateOnNaN: the training loss became")
     assert _bias(model) == pytest.approx(path[1], rel=1e-12)
     with pytest.raises(TrainingStopped):  # without the callback: actnn's error, as before
         _train_bias(_bias_model(0.001), keras.optimizers.SGD(600.0), validation=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 import subprocess
@@ -58,6 +59,43 @@ def test_the_terminal_line_is_rewritten_in_place_and_ends_once():
     assert "\b" not in text
 
 
+def test_a_training_on_a_terminal_rewrites_its_line_and_ends_with_the_summary(capsys, monkeypatch):
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setattr(LiveLine, "__call__", _every_update(LiveLine.__call__))
+    history = _train_bias(epochs=3, patience=None)
+    out = capsys.readouterr().out
+    shown = [line.rstrip() for line in out.split("\r")[1:]]
+    assert [line.split(" ━")[0].split(" ─")[0] for line in shown[:3]] == [
+        f"bias: epoch {k}/3" for k in (1, 2, 3)
+    ]
+    assert shown[3].startswith(
+        f"bias: 3/3 epochs; kept epoch 3, val loss {history.val_loss[2]:.6g}"
+    )
+    assert out.endswith("\n") and out.count("\n") == 1 and "\b" not in out
+
+
+def _every_update(call):
+    """LiveLine.__call__ without its limit of ten updates a second."""
+
+    def every(self, text):
+        self._last = -math.inf
+        call(self, text)
+
+    return every
+
+
+def _train_bias(**options):
+    """Train ``eta = b`` from b = 1 on four responses of 1 (gradient descent), titled "bias"."""
+    x = keras.Input((1,), name="x", dtype="float64")
+    model = keras.Model(
+        {"x": x}, keras.layers.Dense(1, bias_initializer="ones", dtype="float64")(x)
+    )
+    inputs, y = {"x": np.zeros((4, 1))}, np.ones(4)
+    return train(model, inputs, y, Poisson(), validation=(inputs, y, None), batch_size=4,
+                 optimizer=keras.optimizers.SGD(options.pop("lr", 0.1)), verbose=1,
+                 jit_compile=False, title="bias", **options)  # fmt: skip
+
+
 def test_a_log_gets_plain_lines_at_most_every_interval_and_the_last(capsys):
     line = LiveLine(interval=3600.0)
     for k in range(5):
@@ -90,12 +128,7 @@ def test_a_fit_outside_a_terminal_prints_only_its_summary_line(capsys):
 
 def test_the_summary_says_that_training_stopped_early_and_which_epoch_is_kept(capsys):
     # a learning rate of 0 never improves on epoch 1: patience 2 stops after epoch 3
-    x = keras.Input((1,), name="x", dtype="float64")
-    model = keras.Model({"x": x}, keras.layers.Dense(1, dtype="float64")(x))
-    inputs, y = {"x": np.zeros((4, 1))}, np.ones(4)
-    history = train(model, inputs, y, Poisson(), validation=(inputs, y, None), epochs=10,
-                    batch_size=4, optimizer=keras.optimizers.SGD(0.0), patience=2, verbose=1,
-                    jit_compile=False, title="bias")  # fmt: skip
+    history = _train_bias(lr=0.0, epochs=10, patience=2)
     assert history.epochs == 3 and history.best_epoch == 1
     out = capsys.readouterr().out
     expected = (
