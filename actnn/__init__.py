@@ -18,12 +18,12 @@ The package: the core (``glm``, ``networks``, ``training``, ``metrics``, ``repor
 import importlib
 import os
 
-from . import _moved
+from . import _moved, _quiet
 
 # actnn's networks are TensorFlow-backed Keras 3 models; quiet TensorFlow's start-up chatter unless
-# the user asked for it.
+# the user set TF_CPP_MIN_LOG_LEVEL.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_quiet.install()
 
 _moved.install()
 

@@ -34,7 +34,7 @@ from ._validation import _check_frame
 from .families import Family, Poisson, Tweedie, get_family
 from .glm import predict_network
 from .inputs import NUMERIC, NetworkInputs
-from .training import History, train
+from .training import History, check_schedules, make_optimizer, train
 
 OFFSET = "offset"
 
@@ -171,20 +171,46 @@ class _NetworkModel(_Estimator):
         offset: Any = None,
         sample_weight: Any = None,
         weights: Any = None,
+        validation_data: pd.DataFrame | tuple | None = None,
+        callbacks: Sequence[keras.callbacks.Callback] = (),
+        optimizer: keras.optimizers.Optimizer | str | None = None,
     ):
         """Train the network on ``X`` (learning data; the validation rows are carved from it).
 
         Parameters, errors and warnings as :meth:`actnn.glm.GLM.fit`. The last
         ``validation_fraction`` of a seeded permutation of the rows is held out for early
-        stopping. A ``TypeError`` or ``ValueError`` names a constructor argument that is not
-        valid (e.g. ``inputs`` that are not NetworkInputs, ``validation_fraction`` outside
-        [0, 1)).
+        stopping, unless ``validation_data`` is given. A ``TypeError`` or ``ValueError`` names a
+        constructor argument that is not valid (e.g. ``inputs`` that are not NetworkInputs,
+        ``validation_fraction`` outside [0, 1)).
+
+        Parameters
+        ----------
+        validation_data : DataFrame or tuple, optional
+            Rows for early stopping instead of the ``validation_fraction`` (all of ``X`` is
+            then learnt from). A DataFrame has the columns of ``X``: its response, exposure,
+            offset and weights are read by the names given to ``fit``. A tuple ``(data,
+            response, exposure, weights)`` (the last two optional) gives them as ``fit`` takes
+            them: a column name or an array; one left out is the column named in ``fit`` (an
+            array given to ``fit`` must be given here too).
+        callbacks : sequence of keras.callbacks.Callback
+            Called by actnn's training loop with ``keras_model_`` as their model; see
+            :func:`actnn.training.run_epochs` for the calls and logs (``loss``, ``val_loss``,
+            ``learning_rate``). A callback that sets ``model.stop_training`` stops the training;
+            the weights of the best epoch are kept all the same.
+        optimizer : keras Optimizer or str, optional
+            Default Nadam with the model's ``learning_rate``; a name (``"adam"``) with the
+            model's ``learning_rate``; an optimizer is copied from its config and keeps its own
+            learning rate, which may be a Keras ``LearningRateSchedule`` (then
+            ``lr_schedule`` and ``lr_patience`` must be None: two schedules are a
+            ``ValueError``).
         """
         started = time.perf_counter()
         self._check_params()
-        data = X
+        optimizer = make_optimizer(optimizer, self.learning_rate)
+        check_schedules(optimizer, lr_schedule=self.lr_schedule, lr_patience=self.lr_patience)
+        data, response = X, y
         self.family_ = get_family(self._family())
-        y, self.response_ = _response_column(data, y, self.family_)
+        y, self.response_ = _response_column(data, response, self.family_)
         self.uses_exposure_ = exposure is not None
         v, self.exposure_ = _exposure_column(data, exposure)
         self.uses_offset_ = offset is not None
@@ -199,13 +225,16 @@ class _NetworkModel(_Estimator):
         keras.utils.set_random_seed(self.seed)
         self.keras_model_ = self._build(arrays, y, w)
         order = np.random.default_rng(self.seed).permutation(len(y))
-        n_val = int(round(self.validation_fraction * len(y)))
+        n_val = 0 if validation_data is not None else int(round(self.validation_fraction * len(y)))
         val_rows, fit_rows = np.sort(order[:n_val]), np.sort(order[n_val:])
 
         def take(rows: np.ndarray) -> dict[str, np.ndarray]:
             return {k: a[rows] for k, a in arrays.items()}
 
         validation = (take(val_rows), y[val_rows], w[val_rows]) if n_val else None
+        if validation_data is not None:
+            case_weights = weights if sample_weight is None else sample_weight
+            validation = self._validation(validation_data, response, exposure, case_weights, offset)
         self.history_: History = train(
             eta_model(self.keras_model_),
             take(fit_rows),
@@ -215,7 +244,7 @@ class _NetworkModel(_Estimator):
             validation=validation,
             epochs=self.epochs,
             batch_size=self.batch_size,
-            optimizer=keras.optimizers.Nadam(self.learning_rate),
+            optimizer=optimizer,
             patience=self.patience,
             seed=self.seed,
             verbose=self.verbose,
@@ -223,10 +252,52 @@ class _NetworkModel(_Estimator):
             jit_compile=not self.dropout if self.jit_compile is None else self.jit_compile,
             lr_patience=self.lr_patience,
             lr_schedule=self.lr_schedule,
+            callbacks=callbacks,
+            callback_model=self.keras_model_,
+            title=type(self).__name__,
         )
         self.balance_corrected_ = False
         self.fit_seconds_ = time.perf_counter() - started
         return self
+
+    def _validation(
+        self, validation_data: Any, response: Any, exposure: Any, weights: Any, offset: Any
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+        """The network inputs, response and weights of ``validation_data`` (see :meth:`fit`)."""
+        given = (validation_data,) if isinstance(validation_data, pd.DataFrame) else validation_data
+        if not (
+            isinstance(given, tuple) and 1 <= len(given) <= 4 and isinstance(given[0], pd.DataFrame)
+        ):
+            raise TypeError(
+                "validation_data must be a DataFrame with the columns of data, or a tuple "
+                f"(data, response, exposure, weights), got {type(validation_data).__name__}"
+            )
+        data, args = given[0], {"response": response, "exposure": exposure, "weights": weights}
+        for k, (name, value) in enumerate(args.items(), start=1):
+            if k < len(given):
+                args[name] = given[k]
+            elif value is not None and not isinstance(value, str):
+                raise ValueError(
+                    f"fit got the {name} as an array: give the validation rows' {name} in "
+                    "validation_data=(data, response, exposure, weights)"
+                )
+        if (args["exposure"] is None) != (exposure is None):
+            raise ValueError(
+                "validation_data must have an exposure exactly when fit has one (the network's "
+                "offset)"
+            )
+        if offset is not None and not isinstance(offset, str):
+            raise ValueError(
+                "fit got the offset as an array: with validation_data, give the offset as a "
+                "column name that both frames have"
+            )
+        _check_frame(data, "validation_data")
+        y, _ = _response_column(data, args["response"], self.family_)
+        v, _ = _exposure_column(data, args["exposure"])
+        extra, _ = _offset_column(data, offset)
+        w, _ = _weights_column(data, args["weights"])
+        w = np.ones(len(y)) if w is None else w
+        return self._network_inputs(data, v, offset=extra), y, w
 
     # -- prediction
     def predict(

@@ -99,13 +99,19 @@ class Nagging(_Estimator):
         sample_weight: Any = None,
         weights: Any = None,
         trained: dict[int, _NetworkModel] | None = None,
+        validation_data: Any = None,
+        callbacks: Sequence[Any] = (),
+        optimizer: Any = None,
     ):
         """Train (or load) every member on ``X``; returns self.
 
         ``y``, ``exposure``, ``offset``, ``sample_weight`` (or ``weights``) as in the members'
         ``fit`` (e.g. :meth:`actnn.networks.FNN.fit`), which receive them. ``trained`` maps
         seeds to members already fitted on the same data (and balance-corrected if the
-        ensemble corrects): they are used as they are.
+        ensemble corrects): they are used as they are. ``validation_data``, ``callbacks`` and
+        ``optimizer`` go to each trained member's ``fit``: the same callback objects see each
+        member's training in turn (a ``ModelCheckpoint`` or ``CSVLogger`` file is rewritten by
+        each), and each member trains with its own copy of the optimizer.
 
         Raises
         ------
@@ -142,7 +148,14 @@ class Nagging(_Estimator):
                     resumed.append(seed)
                     how = "loaded from checkpoint"
                 else:
-                    member.fit(data, response, **fit_args)
+                    member.fit(
+                        data,
+                        response,
+                        **fit_args,
+                        validation_data=validation_data,
+                        callbacks=callbacks,
+                        optimizer=optimizer,
+                    )
                     if member.history_.interrupted:
                         # train() caught a Ctrl-C and returned its best epoch: not a finished member
                         raise KeyboardInterrupt

@@ -164,7 +164,9 @@ class FNN(_NetworkModel):
     seed : int
         Initial weights, validation rows and shuffling; the same seed gives the same weights.
     verbose : int
-        1 shows a progress bar, 0 nothing.
+        1 one line of progress, updated in place in a notebook or on a terminal, ending with
+        the epochs run, the epoch kept and whether training stopped early; 2 a line per epoch;
+        0 nothing.
     jit_compile : bool, optional
         Compile each epoch with XLA; None (default): unless there is dropout, which XLA's random
         numbers make about 20 times slower on CPU.

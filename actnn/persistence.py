@@ -232,6 +232,23 @@ def _float_to_json(value: float) -> float | str:
     return value if math.isfinite(value) else str(value)
 
 
+def _learning_rate_to_json(value: Any) -> Any:
+    """A number as it is; a Keras ``LearningRateSchedule`` as Keras serializes it (a dict)."""
+    if isinstance(value, int | float):
+        return value
+    import keras  # a schedule is a Keras object: Keras is imported already
+
+    return keras.saving.serialize_keras_object(value)
+
+
+def _learning_rate_from_json(data: Any) -> Any:
+    if not isinstance(data, dict):
+        return data
+    import keras
+
+    return keras.saving.deserialize_keras_object(data)
+
+
 #: How a parameter or fitted attribute, by name, goes to JSON and back (default: as it is).
 _CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "features": (_spec_to_json, FeatureSpec.from_dict),
@@ -248,6 +265,7 @@ _CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "aic_": (_float_to_json, float),
     "deviance_": (_float_to_json, float),
     "dispersion_": (_float_to_json, float),
+    "learning_rate": (_learning_rate_to_json, _learning_rate_from_json),
     "checkpoint_dir": (lambda path: None if path is None else str(path), lambda path: path),
 }
 

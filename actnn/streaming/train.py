@@ -23,7 +23,7 @@ from .._utils import Progress, _say
 from ..families import Poisson
 from ..inputs import NetworkInputs
 from ..networks import CANN, FNN, eta_model
-from ..training import History, run_epochs
+from ..training import History, check_schedules, make_optimizer, run_epochs
 from .dataset import _check_model, streaming_dataset
 from .shards import CHUNK_ROWS, PathArg, Shards
 from .summary import StreamSummary
@@ -151,8 +151,11 @@ def train_streaming(
         raise ValueError("summary has no response: pass response=... to fit_inputs_streaming")
     if not _same_declaration(summary.inputs, model.inputs):
         raise ValueError("summary.inputs were fitted from other features than the model's inputs")
-    if model.lr_schedule not in (None, "cosine"):
-        raise ValueError(f"lr_schedule must be None or 'cosine', got {model.lr_schedule!r}")
+    check_schedules(
+        make_optimizer(None, model.learning_rate),
+        lr_schedule=model.lr_schedule,
+        lr_patience=model.lr_patience,
+    )
     started = time.perf_counter()
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model.build_from_statistics(
