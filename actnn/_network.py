@@ -407,7 +407,7 @@ class _NetworkModel(_Estimator):
         return [*rows, ("balance", balance)]
 
     def _title(self) -> str:
-        family = getattr(self, "family_", self.family)
+        family = getattr(self, "family_", None) or self._family()
         state = "fitted" if hasattr(self, "keras_model_") else "not fitted"
         return f"{type(self).__name__}({getattr(family, 'name', family)}; {state})"
 

@@ -261,7 +261,7 @@ class CANN(_NetworkModel):
         self.glm_trainable = glm_trainable
 
     def _family(self):
-        return self.glm.family if self.family is None else self.family
+        return getattr(self.glm, "family", None) if self.family is None else self.family
 
     def _check_params(self):
         super()._check_params()

@@ -293,8 +293,8 @@ def test_prediction_errors(portfolio):
 
 
 def test_constructor_checks():
-    with pytest.raises(TypeError, match="FeatureSpec"):
-        GLM(["BonusMalus"])
+    with pytest.raises(TypeError, match="FeatureSpec"):  # checked in fit, as scikit-learn's
+        GLM(["BonusMalus"]).fit(pd.DataFrame({"N": [0, 1], "BonusMalus": [50, 60]}), "N")
     with pytest.raises(ValueError, match="valid: gamma, poisson, tweedie"):
         GLM(get_preset("homogeneous"), "binomial").fit(
             pd.DataFrame({"N": [0, 1], "v": [1.0, 1.0]}), "N", exposure="v"

@@ -15,20 +15,12 @@ import functools
 import importlib.util
 import json
 import os
-import re
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_STDERR_LINES = 5
-#: TensorFlow's C++ start-up log (absl's notice and glog-style lines such as
-#: ``I0000 00:00:... cudart_stub.cc:31] Could not find cuda drivers``): 4 to 5 lines at import
-#: that TF_CPP_MIN_LOG_LEVEL does not all silence. Silencing them is actnn's import's job, not
-#: the case studies'; they are not counted here.
-TENSORFLOW_START_UP = re.compile(
-    r"WARNING: All log messages before absl::InitializeLog\(\)|[IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\]"
-)
 
 
 @functools.cache
@@ -120,7 +112,7 @@ def _problems(notebook) -> list[str]:
     outputs = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs]
     shown = [o.data for o in outputs if o.output_type == "display_data"]
     stderr = "".join(o.text for o in outputs if o.output_type == "stream" and o.name == "stderr")
-    lines = [line for line in stderr.splitlines() if not TENSORFLOW_START_UP.match(line)]
+    lines = stderr.splitlines()
     problems = [f"error: {o.ename}: {o.evalue}" for o in outputs if o.output_type == "error"]
     problems += [
         f"a cell ends in a value, Out[{o.execution_count}]: {o.data.get('text/plain', '')[:80]}"

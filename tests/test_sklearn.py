@@ -60,6 +60,7 @@ def test_params_are_the_constructor_arguments(df):
     glm = GLM(SPEC, "gamma", tol=1e-10, name="g")
     assert glm.get_params() == {
         "features": SPEC, "family": "gamma", "tol": 1e-10, "max_iter": 100, "name": "g",
+        "dispersion": None,
     }  # fmt: skip
     hidden = [4, 3]  # stored as given (a list stays the list), converted in fit
     fnn = FNN(INPUTS, hidden=hidden, epochs=3)

@@ -2,7 +2,9 @@
 
 Each ``case_studies/NAME.py`` (jupytext percent format) is converted to a notebook, executed by
 nbclient in a fresh kernel from the ``case_studies/`` folder (as Jupyter would run it) with
-``ACTNN_QUICK=1``, and written to ``docs/notebooks/NAME.ipynb`` for readers. The results of
+``ACTNN_QUICK=1``, and written to ``docs/notebooks/NAME.ipynb`` for readers. ``readme_session``
+is the README's notebook session (its first Python block, a cell per paragraph), executed in a
+temporary folder and written to ``docs/notebooks/readme_session.ipynb``. The results of
 these runs go to ``case_studies/results/quick/NAME/`` (not committed). The tests execute the
 notebooks with :func:`execute` too (``tests/test_notebooks.py``).
 
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 CASE_STUDIES = REPO / "case_studies"
 RENDERED = REPO / "docs" / "notebooks"
 NAMES = sorted(path.stem for path in CASE_STUDIES.glob("*.py"))
+README_SESSION = "readme_session"
 
 
 def execute(
@@ -40,7 +45,25 @@ def execute(
     ``python3`` kernel runs the ``python`` found there). A cell that raises stops the run with
     ``nbclient.exceptions.CellExecutionError``; `timeout` is in seconds per cell.
     """
-    notebook = jupytext.read(CASE_STUDIES / f"{name}.py")
+    if name == README_SESSION:
+        with tempfile.TemporaryDirectory() as folder:  # the session writes its report here
+            return _run(readme_session(), Path(folder), env, timeout)
+    return _run(jupytext.read(CASE_STUDIES / f"{name}.py"), CASE_STUDIES, env, timeout)
+
+
+def readme_session() -> nbformat.NotebookNode:
+    """The README's first Python block as a notebook, a cell per paragraph."""
+    block = re.search(r"```python\n(.*?)```", (REPO / "README.md").read_text(), flags=re.S)
+    cells = [nbformat.v4.new_code_cell(part.strip()) for part in block.group(1).split("\n\n")]
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def _run(
+    notebook: nbformat.NotebookNode,
+    folder: Path,
+    env: Mapping[str, str] | None,
+    timeout: int,
+) -> nbformat.NotebookNode:
     kernel_env = dict(os.environ if env is None else env)
     kernel_env["ACTNN_QUICK"] = "1"
     for variable, first in (("PYTHONPATH", str(REPO)), ("PATH", str(Path(sys.executable).parent))):
@@ -50,7 +73,7 @@ def execute(
         timeout=timeout,
         kernel_name="python3",
         record_timing=False,
-        resources={"metadata": {"path": str(CASE_STUDIES)}},
+        resources={"metadata": {"path": str(folder)}},
     )
     client.execute(env=kernel_env)
     return notebook
@@ -58,7 +81,8 @@ def execute(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", default=NAMES, help=f"of {', '.join(NAMES)}")
+    every = [*NAMES, README_SESSION]
+    parser.add_argument("names", nargs="*", default=every, help=f"of {', '.join(every)}")
     args = parser.parse_args(argv)
     RENDERED.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "ACTNN_OUT"}
