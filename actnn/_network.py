@@ -19,6 +19,7 @@ import pandas as pd
 
 from ._base import _exposure_column, _response_column, _weights_column
 from ._irls import irls
+from ._utils import seeded
 from ._validation import _check_frame
 from .families import Family, Poisson, Tweedie, get_family
 from .glm import _check_levels_have_response, _check_mu, predict_network
@@ -164,8 +165,8 @@ class _NetworkModel:
             _check_levels_have_response(self.inputs_.categorical, data, y, w)  # it starts at a GLM
         arrays = self._network_inputs(data, v)
 
-        keras.utils.set_random_seed(self.seed)
-        self.keras_model_ = self._build(arrays, y, w)
+        with seeded(self.seed):  # the caller's global random state is left as it was
+            self.keras_model_ = self._build(arrays, y, w)
         order = np.random.default_rng(self.seed).permutation(len(y))
         n_val = int(round(self.validation_fraction * len(y)))
         val_rows, fit_rows = np.sort(order[:n_val]), np.sort(order[n_val:])
@@ -344,8 +345,8 @@ class _NetworkModel:
         self.response_, self.exposure_, self.weights_ = response, exposure, weights
         self.uses_exposure_ = exposure is not None
         self.inputs_ = inputs
-        keras.utils.set_random_seed(self.seed)
         # the homogeneous model as a one-row data set (offset 0, response mean_response)
         homogeneous = {OFFSET: np.zeros((1, 1))}
-        self.keras_model_ = self._build(homogeneous, np.array([mean_response]), np.ones(1))
+        with seeded(self.seed):
+            self.keras_model_ = self._build(homogeneous, np.array([mean_response]), np.ones(1))
         return self

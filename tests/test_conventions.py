@@ -1,0 +1,45 @@
+"""Conventions of issue 16: the global random state, warnings at the user's line, other
+table libraries, data paths that do not exist, plot arguments and values outside the fitted
+range."""
+
+from __future__ import annotations
+
+import random
+
+import keras
+import numpy as np
+import pytest
+
+from actnn import simulate_mtpl
+from actnn.datasets.presets import sw2019_network_inputs
+from actnn.networks import FNN
+
+FAST = {"epochs": 2, "batch_size": 1024, "verbose": 0}
+
+
+@pytest.fixture(scope="module")
+def small():
+    """3,000 simulated policies."""
+    return simulate_mtpl(3_000, seed=5)
+
+
+def _draws() -> tuple[list[float], list[float]]:
+    return [random.random() for _ in range(3)], np.random.random(3).tolist()  # noqa: NPY002 (the global state)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.2])
+def test_fit_leaves_the_global_random_state_and_stays_reproducible(small, dropout):
+    def fit():
+        model = FNN(sw2019_network_inputs(), seed=4, dropout=dropout, **FAST)
+        return model.fit(small, "ClaimNb", exposure="Exposure").predict(small)
+
+    random.seed(11)
+    np.random.seed(11)  # noqa: NPY002
+    expected = _draws()
+    random.seed(11)
+    np.random.seed(11)  # noqa: NPY002
+    first = fit()
+    assert _draws() == expected
+    # other global seeds (TensorFlow's and Keras' too) do not change the fit
+    keras.utils.set_random_seed(99)
+    np.testing.assert_array_equal(fit(), first)
