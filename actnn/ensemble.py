@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._validation import _warn
 from .networks import _NetworkModel
 from .training import History
 
@@ -207,7 +208,7 @@ class Nagging:
             warnings.simplefilter("always")
             out = np.stack([predict(member) for member in self.members_])
         for category, message in dict.fromkeys((w.category, str(w.message)) for w in caught):
-            warnings.warn(message, category, stacklevel=4)
+            _warn(message, category)
         return out
 
     def loss_by_size(

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,12 +26,12 @@ import numpy as np
 import pandas as pd
 
 from ._validation import (
-    DataWarning,
     _check_no_missing,
     _check_unseen,
     _listed,
     _repeated_columns,
     _rows_message,
+    _warn,
 )
 from ._validation import (
     _column_values as _numeric,
@@ -238,8 +237,7 @@ def _without_level(
             f"{message}. With unseen='reference', predict encodes such rows as the reference "
             f"level {reference!r}"
         )
-    warnings.warn(f"{message}; encoded as the reference level {reference!r} (unseen='reference')",
-                  DataWarning, stacklevel=2)  # fmt: skip
+    _warn(f"{message}; encoded as the reference level {reference!r} (unseen='reference')")
     return np.where(bad, list(levels).index(reference), codes)
 
 

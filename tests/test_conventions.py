@@ -12,6 +12,7 @@ import pytest
 
 from actnn import simulate_mtpl
 from actnn.datasets.presets import sw2019_network_inputs
+from actnn.features import Continuous, FeatureSpec
 from actnn.networks import FNN
 
 FAST = {"epochs": 2, "batch_size": 1024, "verbose": 0}
@@ -43,3 +44,27 @@ def test_fit_leaves_the_global_random_state_and_stays_reproducible(small, dropou
     # other global seeds (TensorFlow's and Keras' too) do not change the fit
     keras.utils.set_random_seed(99)
     np.testing.assert_array_equal(fit(), first)
+
+
+def _with_long_exposure(data):
+    frame = data.copy()
+    frame.loc[frame.index[:3], "Exposure"] = 1.5
+    return frame
+
+
+@pytest.mark.parametrize("kind", ["glm", "fnn"])
+def test_data_warnings_point_at_the_users_line(small, kind):
+    from actnn import GLM, DataWarning
+
+    spec = FeatureSpec([Continuous("BonusMalus", upper=150), Continuous("Density", log=True)])
+    model = GLM(spec) if kind == "glm" else FNN(sw2019_network_inputs(), **FAST)
+    data = _with_long_exposure(small)
+    data["ClaimNb"] = data["ClaimNb"].astype(float)
+    data.loc[data.index[5], "ClaimNb"] = 0.5
+    with pytest.warns(DataWarning) as record:
+        model.fit(data, "ClaimNb", exposure="Exposure")
+    assert len(record) == 2
+    assert {r.filename for r in record} == {__file__}
+    with pytest.warns(DataWarning, match="Exposure") as record:
+        model.predict(data, exposure="Exposure")
+    assert [r.filename for r in record] == [__file__]

@@ -25,7 +25,6 @@ import http.client
 import json
 import os
 import tempfile
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from urllib.request import urlopen
@@ -33,7 +32,7 @@ from urllib.request import urlopen
 import numpy as np
 import pandas as pd
 
-from .._validation import _check_frame, _numeric_problems, _rows_message
+from .._validation import _check_frame, _numeric_problems, _rows_message, _warn
 from ..tables import (
     _QUOTES_AND_SPACE,
     SUFFIXES,
@@ -195,11 +194,10 @@ def _load(
     df = validate(_read_table(file))
     received = content_fingerprint(df) if verify else fingerprint
     if received != fingerprint:
-        warnings.warn(
+        _warn(
             f"{file} differs from the published {name} data (content fingerprint {received}, "
             f"expected {fingerprint}); results will not match published tables",
             UserWarning,
-            stacklevel=3,
         )
     return df
 

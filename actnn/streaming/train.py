@@ -165,7 +165,7 @@ def train_streaming(
         network = eta_model(model.keras_model_)
         optimizer = _NadamByDtype(network.trainable_variables, model.learning_rate)
     if isinstance(model.family_, Poisson) and summary.response_not_whole is not None:
-        _warn_not_whole(summary.response_not_whole, stacklevel=3)  # as the in-memory fit does
+        _warn_not_whole(summary.response_not_whole)  # as the in-memory fit does
     with contextlib.ExitStack() as stack:
         folder = None
         if cache is not False:
