@@ -169,8 +169,19 @@ def _repeated_columns(df: pd.DataFrame, columns: list[str]) -> list[str]:
 
 
 def _check_frame(df: object, argument: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{argument} must be a pandas DataFrame, got {type(df).__name__}")
+    """A TypeError unless ``df`` is a pandas DataFrame; a polars or pyarrow table is named, with
+    the call that converts it (actnn works on pandas frames and does not convert silently)."""
+    if isinstance(df, pd.DataFrame):
+        return
+    kind = type(df).__name__
+    library = type(df).__module__.split(".")[0]
+    if library in ("polars", "pyarrow"):
+        how = ".collect().to_pandas()" if kind == "LazyFrame" else ".to_pandas()"
+        raise TypeError(
+            f"{argument} must be a pandas DataFrame, got a {library} {kind}: convert it with "
+            f"{argument}{how} (pandas with pyarrow keeps the column types)"
+        )
+    raise TypeError(f"{argument} must be a pandas DataFrame, got {kind}")
 
 
 def _column(data: pd.DataFrame, value: Any, what: str) -> tuple[np.ndarray, str | None]:

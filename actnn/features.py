@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import (
+    _check_frame,
     _check_no_missing,
     _check_unseen,
     _listed,
@@ -514,8 +515,7 @@ class FeatureSpec:
     def check_columns(self, df: pd.DataFrame) -> None:
         """Raise ``TypeError``/``ValueError`` unless ``df`` is a frame with rows and every needed
         column, each once (further columns are ignored)."""
-        if not isinstance(df, pd.DataFrame):
-            raise TypeError(f"data must be a pandas DataFrame, got {type(df).__name__}")
+        _check_frame(df, "data")
         missing = [c for c in self.columns if c not in df.columns]
         if missing:
             raise ValueError(f"data lacks the feature columns {missing}; it has {list(df.columns)}")

@@ -68,3 +68,29 @@ def test_data_warnings_point_at_the_users_line(small, kind):
     with pytest.warns(DataWarning, match="Exposure") as record:
         model.predict(data, exposure="Exposure")
     assert [r.filename for r in record] == [__file__]
+
+
+@pytest.mark.parametrize("library", ["polars", "pyarrow"])
+def test_polars_and_pyarrow_tables_are_refused_with_the_conversion(small, library):
+    from actnn import GLM
+    from actnn.report import evaluate
+
+    module = pytest.importorskip(library)
+    table = module.from_pandas(small.head(200)) if library == "polars" else module.table(
+        small.head(200)
+    )  # fmt: skip
+    kind = type(table).__name__
+    spec = FeatureSpec([Continuous("BonusMalus")])
+    glm = GLM(spec).fit(small, "ClaimNb", exposure="Exposure")
+    fnn = FNN(sw2019_network_inputs(), epochs=0, verbose=0).fit(small, "ClaimNb")
+    calls = [
+        lambda: GLM(spec).fit(table, "ClaimNb", exposure="Exposure"),
+        lambda: glm.predict(table),
+        lambda: fnn.fit(table, "ClaimNb"),
+        lambda: fnn.predict(table),
+        lambda: spec.fit(table),
+        lambda: evaluate({"glm": glm}, table),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match=rf"got a {library} {kind}: .*\.to_pandas\(\)"):
+            call()

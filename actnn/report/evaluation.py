@@ -29,7 +29,7 @@ import pandas as pd
 from .. import metrics
 from .._base import _exposure_column, _response_column, _weights_column
 from .._utils import Progress, versions
-from .._validation import DataWarning
+from .._validation import DataWarning, _check_frame
 from ..glm import GLM
 from ..interpret import partial_dependence, predict_rate, relativities_from_partial_dependence
 from ..metrics.discrimination import _gini_of_curve
@@ -338,6 +338,7 @@ def evaluate(
     """
     if len(models) < 1:
         raise ValueError("evaluate needs at least one model")
+    _check_frame(data, "data")
     names = list(models)
     say = progress or (lambda _line: None)
     first = models[names[0]]
@@ -488,7 +489,9 @@ def write_report(
         models = {name: load_model(d) for name, d in zip(names, dirs, strict=True)}
         say(f"loaded {', '.join(names)}")
     data_name = options.pop("data_name", "")
-    if not isinstance(data, pd.DataFrame):
+    if not isinstance(data, str | Path):
+        _check_frame(data, "data")
+    else:
         from ..tables import read_table
 
         data_name = data_name or Path(data).name
