@@ -94,3 +94,20 @@ def test_polars_and_pyarrow_tables_are_refused_with_the_conversion(small, librar
     for call in calls:
         with pytest.raises(TypeError, match=rf"got a {library} {kind}: .*\.to_pandas\(\)"):
             call()
+
+
+def test_an_explicit_data_path_that_does_not_exist_is_an_error(tmp_path, monkeypatch):
+    from actnn.datasets import fremtpl2
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    small_freq = simulate_mtpl(50, seed=1, severity=False)
+    small_freq.to_csv(folder / "freMTPL2freq.csv", index=False)
+    monkeypatch.setenv(fremtpl2.DATA_DIR_ENV, str(folder))
+    assert len(fremtpl2.load_freq(verify=False)) == 50  # the environment's folder still works
+    with pytest.raises(FileNotFoundError, match=r"data_dir '.*typo' does not exist"):
+        fremtpl2.load_freq(tmp_path / "typo")
+    with pytest.raises(FileNotFoundError, match="is a file: pass it as path="):
+        fremtpl2.load_sev(folder / "freMTPL2freq.csv")
+    with pytest.raises(FileNotFoundError, match="typo.csv"):
+        fremtpl2.load_freq(path=tmp_path / "typo.csv")
