@@ -14,6 +14,9 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
+
+from ..metrics._binning import _level_label
 
 __all__ = [
     "figure_png",
@@ -168,7 +171,7 @@ def plot_bias_by_feature(tables: Mapping[str, pd.DataFrame], *, feature: str = "
                     label=name)  # fmt: skip
     first = tables[names[0]]
     ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xticks(np.arange(len(first)), [str(v) for v in first["level"]], rotation=60,
+    ax.set_xticks(np.arange(len(first)), [_level_label(v) for v in first["level"]], rotation=60,
                   fontsize="small")  # fmt: skip
     ax.set(xlabel=feature, ylabel="bias (predicted - observed)", title=f"Bias by {feature}")
     ax.legend(fontsize="small")
@@ -196,7 +199,7 @@ def plot_marginal(tables: Mapping[str, pd.DataFrame], *, feature: str = "", ax=N
     for name, t in tables.items():
         ax.plot(pos, t["predicted"], "s--", ms=3, label=name)
     _share_bars(ax, pos, first["weight"] / first["weight"].sum(), width=0.8)
-    ax.set_xticks(pos, [str(v) for v in first["level"]], rotation=60, fontsize="small")
+    ax.set_xticks(pos, [_level_label(v) for v in first["level"]], rotation=60, fontsize="small")
     ax.set(xlabel=feature, ylabel="mean", title=f"Observed and predicted by {feature}")
     ax.legend(fontsize="small")
     return ax
@@ -305,10 +308,24 @@ def plot_murphy(table: pd.DataFrame, *, ax=None):
     columns = ["miscalibration", "discrimination"]
     table = _frame(table, columns, "table", "metrics.murphy_decomposition rows, one per model")
     ax = _axes(ax)
-    for name, row in table.iterrows():
-        ax.scatter(row["miscalibration"], row["discrimination"], s=20)
-        ax.annotate(str(name), (row["miscalibration"], row["discrimination"]), fontsize="small",
-                    xytext=(3, 3), textcoords="offset points")  # fmt: skip
-    ax.set(xlabel="miscalibration (lower is better)",
+    mcb, dsc = table["miscalibration"].to_numpy(), table["discrimination"].to_numpy()
+    pad_x = max(float(np.ptp(mcb)), float(np.max(np.abs(mcb))), 1e-12) * 0.25
+    pad_y = max(float(np.ptp(dsc)), float(np.max(np.abs(dsc))) * 0.1, 1e-12) * 0.25
+    ax.set_xlim(min(0.0, float(mcb.min())) - pad_x / 4, float(mcb.max()) + pad_x)
+    ax.set_ylim(float(dsc.min()) - pad_y, float(dsc.max()) + pad_y)
+    lines = np.array(ax.get_xlim())
+    for k, (name, row) in enumerate(table.iterrows()):
+        colour = f"C{k}"
+        # the points of equal score: discrimination = miscalibration + (uncertainty - score)
+        ax.plot(lines, lines + row["discrimination"] - row["miscalibration"], color=colour,
+                lw=0.7, ls=":")  # fmt: skip
+        label = f"{name} (score {row['score']:.4g})" if "score" in row else str(name)
+        ax.scatter(row["miscalibration"], row["discrimination"], s=20, color=colour, label=label)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.ticklabel_format(useOffset=False)
+    unit = next(iter(table.attrs.get("units", {}).values()), "")
+    ax.set(xlabel="miscalibration (lower is better)" + (f"\n{unit}" if unit else ""),
            ylabel="discrimination (higher is better)", title="Murphy decomposition")  # fmt: skip
+    ax.legend(fontsize="small", title="dotted: equal score", title_fontsize="x-small")
     return ax
