@@ -111,3 +111,37 @@ def test_an_explicit_data_path_that_does_not_exist_is_an_error(tmp_path, monkeyp
         fremtpl2.load_sev(folder / "freMTPL2freq.csv")
     with pytest.raises(FileNotFoundError, match="typo.csv"):
         fremtpl2.load_freq(path=tmp_path / "typo.csv")
+
+
+@pytest.mark.parametrize("kind", ["glm", "fnn", "cann", "localglmnet"])
+def test_a_value_outside_the_fitted_range_gets_one_rule_in_every_model_kind(small, kind):
+    from actnn import GLM, DataWarning
+    from actnn.features import Binned, Categorical
+    from actnn.inputs import NetworkInputs
+    from actnn.networks import CANN, LocalGLMnet
+
+    spec = FeatureSpec([Binned("DrivAge", edges=(0, 26, 50, float("inf"))),
+                        Continuous("BonusMalus", upper=150), Categorical("VehGas")])  # fmt: skip
+    inputs = NetworkInputs((Continuous("DrivAge"), Continuous("BonusMalus", upper=150)),
+                           (Categorical("VehGas"),))  # fmt: skip
+    glm = GLM(spec).fit(small, "ClaimNb", exposure="Exposure")
+    model = {
+        "glm": lambda: glm,
+        "fnn": lambda: FNN(inputs, **FAST),
+        "cann": lambda: CANN(glm, inputs, **FAST),
+        "localglmnet": lambda: LocalGLMnet(inputs, **FAST),
+    }[kind]()
+    if kind != "glm":
+        model.fit(small, "ClaimNb", exposure="Exposure")
+    young, lowest = small.head(3).copy(), small.head(3).copy()
+    low = small["DrivAge"].min()
+    young.loc[young.index[1], "DrivAge"] = low - 8
+    lowest.loc[lowest.index[1], "DrivAge"] = low
+    expected = (rf"column 'DrivAge': 1 row has a value outside the range seen in fitting "
+                rf"\[{low:g}, \d+\] \(first: row 1 = {low - 8:g}")  # fmt: skip
+    with pytest.raises(ValueError, match=expected):
+        model.predict(young)
+    with pytest.warns(DataWarning, match="priced at the nearest end of the range") as record:
+        clipped = model.predict(young, unseen="reference")
+    assert record[0].filename == __file__
+    np.testing.assert_allclose(clipped, model.predict(lowest), rtol=1e-12)

@@ -74,8 +74,9 @@ def _same_declaration(a: NetworkInputs, b: NetworkInputs) -> bool:
     """Whether two NetworkInputs declare the same features, fitted or not."""
 
     def declared(inputs: NetworkInputs):
+        numeric = [dataclasses.replace(f, fitted_range=None) for f in inputs.numeric]
         categorical = [dataclasses.replace(f, fitted_levels=None) for f in inputs.categorical]
-        return inputs.numeric, categorical, inputs.scaling
+        return numeric, categorical, inputs.scaling
 
     return declared(a) == declared(b)
 
