@@ -4,18 +4,17 @@ checked for the family; and how prediction finds the exposure and offset of the 
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ._validation import (
-    DataWarning,
     _column,
     _label,
     _positive,
     _rows_message,
+    _warn,
     _warn_exposure_over_one,
 )
 from .families import Family, Poisson
@@ -37,7 +36,7 @@ def _response_column(
     if isinstance(family, Poisson):
         fraction = y != np.floor(y)
         if fraction.any():
-            _warn_not_whole(_rows_message(label, fraction, y, NOT_WHOLE), stacklevel=4)
+            _warn_not_whole(_rows_message(label, fraction, y, NOT_WHOLE))
     return y, name
 
 
@@ -45,13 +44,11 @@ def _response_column(
 NOT_WHOLE = "a value that is not a whole number"
 
 
-def _warn_not_whole(rows_message: str, *, stacklevel: int) -> None:
+def _warn_not_whole(rows_message: str) -> None:
     """The DataWarning of a Poisson response that is not a whole number on some rows."""
-    warnings.warn(
+    _warn(
         f"{rows_message}; the Poisson family is for claim counts. The fit goes on as a "
-        "quasi-Poisson fit (the coefficients and predictions are valid, the AIC is not)",
-        DataWarning,
-        stacklevel=stacklevel,
+        "quasi-Poisson fit (the coefficients and predictions are valid, the AIC is not)"
     )
 
 

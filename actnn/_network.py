@@ -30,6 +30,7 @@ from ._base import (
 from ._display import html_block, plural, text_block
 from ._irls import _check_levels_have_response, _check_mu, irls
 from ._sklearn import NotFittedError, _Estimator
+from ._utils import seeded
 from ._validation import _check_frame
 from .families import Family, Poisson, Tweedie, get_family
 from .glm import predict_network
@@ -222,8 +223,8 @@ class _NetworkModel(_Estimator):
             _check_levels_have_response(self.inputs_.categorical, data, y, w)  # it starts at a GLM
         arrays = self._network_inputs(data, v, offset=extra)
 
-        keras.utils.set_random_seed(self.seed)
-        self.keras_model_ = self._build(arrays, y, w)
+        with seeded(self.seed):  # the caller's global random state is left as it was
+            self.keras_model_ = self._build(arrays, y, w)
         order = np.random.default_rng(self.seed).permutation(len(y))
         n_val = 0 if validation_data is not None else int(round(self.validation_fraction * len(y)))
         val_rows, fit_rows = np.sort(order[:n_val]), np.sort(order[n_val:])
@@ -313,9 +314,11 @@ class _NetworkModel(_Estimator):
         levels; ``"reference"`` gives the row the embedding (LocalGLMnet: the dummies) of the
         feature's reference level (its ``reference``, else its first level) and warns
         (:class:`~actnn.DataWarning`) naming the same. A CANN treats its GLM's features
-        the same way. A prediction that is not a finite number > 0 (``exp(eta)`` overflows) is a
-        ``ValueError`` naming the rows, their ``eta`` and the input farthest outside the
-        learning data's scale.
+        the same way. A numeric input outside the range seen at fit is an error too, or
+        (``"reference"``) is clipped to that range with a warning: one rule for every model
+        kind (docs/models.md). A prediction that is not a finite number > 0 (``exp(eta)``
+        overflows) is a ``ValueError`` naming the rows, their ``eta`` and the input farthest
+        outside the learning data's scale.
         """
         arrays = self.network_inputs(data, exposure=exposure, offset=offset, unseen=unseen)
         mu = predict_network(self.keras_model_, arrays)
@@ -510,8 +513,8 @@ class _NetworkModel(_Estimator):
         self.uses_exposure_ = exposure is not None
         self.offset_, self.uses_offset_ = None, False
         self.inputs_ = inputs
-        keras.utils.set_random_seed(self.seed)
         # the homogeneous model as a one-row data set (offset 0, response mean_response)
         homogeneous = {OFFSET: np.zeros((1, 1))}
-        self.keras_model_ = self._build(homogeneous, np.array([mean_response]), np.ones(1))
+        with seeded(self.seed):
+            self.keras_model_ = self._build(homogeneous, np.array([mean_response]), np.ones(1))
         return self

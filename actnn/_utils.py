@@ -1,14 +1,19 @@
-"""Small helpers shared across actnn: progress messages and the versions behind a result."""
+"""Small helpers shared across actnn: progress messages, the versions behind a result and a
+seeded block that leaves the global random state as it found it."""
 
 from __future__ import annotations
 
 import math
 import platform
+import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from typing import TextIO
+
+import numpy as np
 
 __all__ = ["versions", "LiveLine"]
 
@@ -145,3 +150,22 @@ class LiveLine:
         self._written = text
         self._stream.write(text + "\n")
         self._stream.flush()
+
+
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Python's and NumPy's global generators seeded with ``seed`` inside; restored after.
+
+    Keras 3 draws the seeds of initializers and dropout layers from Python's generator when
+    they are made, so a network built inside is the same for the same seed, and the caller's
+    ``random.random()`` and ``np.random.random()`` go on as if nothing had happened.
+    TensorFlow's global seed and Keras' global ``SeedGenerator`` are not touched.
+    """
+    python_state, numpy_state = random.getstate(), np.random.get_state()  # noqa: NPY002
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)  # noqa: NPY002

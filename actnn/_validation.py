@@ -9,6 +9,8 @@ not ``0, 1, ..., n-1`` also shows each row's index label.
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +29,22 @@ class DataWarning(UserWarning):
     levels predicted at the reference level (``unseen="reference"``) and claim records that match
     no policy. Silence them with ``warnings.filterwarnings("ignore", category=DataWarning)``.
     """
+
+
+#: The folder of the actnn package: a warning points at the first frame outside it.
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _warn(message: str, category: type[Warning] = DataWarning) -> None:
+    """``warnings.warn`` pointed at the user's line: the first frame outside the actnn package.
+
+    The stack level is found by walking the stack (as ``skip_file_prefixes`` of Python 3.12
+    does), so the warning names the user's file and line however deep in actnn it is raised.
+    """
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 def _default_index(index: pd.Index) -> bool:
@@ -135,14 +153,14 @@ def _warn_exposure_over_one(v: np.ndarray, what: str, values: pd.Series | None =
     over = v > 1.0
     if over.any():
         message = _rows_message(what, over, v if values is None else values, OVER_ONE)
-        warnings.warn(message + _OVER_ONE_NOTE, DataWarning, stacklevel=4)
+        _warn(message + _OVER_ONE_NOTE)
 
 
 def _warn_tally_of_exposure_over_one(tally: _RowTally, label: str) -> None:
     """The warning of :func:`_warn_exposure_over_one`, for the rows counted over a pass."""
     message = tally.message(label)
     if message is not None:
-        warnings.warn(message + _OVER_ONE_NOTE, DataWarning, stacklevel=3)
+        _warn(message + _OVER_ONE_NOTE)
 
 
 def _repeated_columns(df: pd.DataFrame, columns: list[str]) -> list[str]:
@@ -151,8 +169,19 @@ def _repeated_columns(df: pd.DataFrame, columns: list[str]) -> list[str]:
 
 
 def _check_frame(df: object, argument: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{argument} must be a pandas DataFrame, got {type(df).__name__}")
+    """A TypeError unless ``df`` is a pandas DataFrame; a polars or pyarrow table is named, with
+    the call that converts it (actnn works on pandas frames and does not convert silently)."""
+    if isinstance(df, pd.DataFrame):
+        return
+    kind = type(df).__name__
+    library = type(df).__module__.split(".")[0]
+    if library in ("polars", "pyarrow"):
+        how = ".collect().to_pandas()" if kind == "LazyFrame" else ".to_pandas()"
+        raise TypeError(
+            f"{argument} must be a pandas DataFrame, got a {library} {kind}: convert it with "
+            f"{argument}{how} (pandas with pyarrow keeps the column types)"
+        )
+    raise TypeError(f"{argument} must be a pandas DataFrame, got {kind}")
 
 
 def _column(data: pd.DataFrame, value: Any, what: str) -> tuple[np.ndarray, str | None]:

@@ -72,7 +72,7 @@ _NETWORK_CLASSES = {"fnn": "FNN", "cann": "CANN", "localglmnet": "LocalGLMnet"}
 
 
 #: Feature fields that fitting sets: not part of a configuration.
-_FITTED_FIELDS = frozenset({"fitted_levels"})
+_FITTED_FIELDS = frozenset({"fitted_levels", "fitted_range"})
 
 
 class ConfigError(ValueError):

@@ -27,6 +27,7 @@ from sklearn.utils.metadata_routing import UNUSED
 from ._base import _case_weights
 from ._display import LOSS_UNITS, frame_html, html_block, number, plural, text_block
 from ._sklearn import NotFittedError, _Estimator
+from ._validation import _warn
 from .networks import _NetworkModel
 from .training import History
 
@@ -250,7 +251,7 @@ class Nagging(_Estimator):
             warnings.simplefilter("always")
             out = np.stack([predict(member) for member in self.members_])
         for category, message in dict.fromkeys((w.category, str(w.message)) for w in caught):
-            warnings.warn(message, category, stacklevel=4)
+            _warn(message, category)
         return out
 
     def loss_by_size(

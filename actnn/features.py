@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from ._unseen import _fitted_range, _level_codes, _within_range, _without_level
 from ._validation import (
-    DataWarning,
+    _check_frame,
     _check_no_missing,
     _check_unseen,
     _listed,
@@ -70,12 +70,15 @@ class Feature(ABC):
         """Names of the feature's columns in the design matrix."""
 
     @abstractmethod
-    def encode(self, df: pd.DataFrame) -> np.ndarray:
-        """The feature's block of the design matrix, float64 of shape ``(n, len(terms))``."""
+    def encode(self, df: pd.DataFrame, *, unseen: str = "error") -> np.ndarray:
+        """The feature's block of the design matrix, float64 of shape ``(n, len(terms))``.
 
-    def write(self, df: pd.DataFrame, out: np.ndarray) -> None:
+        ``unseen``: what to do with data not seen in fitting (see :mod:`actnn._unseen`).
+        """
+
+    def write(self, df: pd.DataFrame, out: np.ndarray, *, unseen: str = "error") -> None:
         """Write the feature's block of the design matrix into ``out`` (a view)."""
-        out[...] = self.encode(df)
+        out[...] = self.encode(df, unseen=unseen)
 
     def levels_table(self) -> list[tuple[Any, str | None]]:
         """``(level, term)`` pairs for a tariff table; ``term`` None marks the reference."""
@@ -102,6 +105,9 @@ class Continuous(Feature):
         Take the natural log next, e.g. for Density.
     decimals : int, optional
         Round last, e.g. ``round(log(Density), 2)`` of SW2019's network inputs.
+    fitted_range : (float, float), optional
+        Set by :meth:`fit`: the range of the transformed values on the learning data. A value
+        outside it is an error or is clipped to it (``unseen``, see :meth:`values`).
     """
 
     mapping: Mapping[Any, float] | None = None
@@ -109,6 +115,7 @@ class Continuous(Feature):
     upper: float | None = None
     log: bool = False
     decimals: int | None = None
+    fitted_range: tuple[float, float] | None = None
 
     kind: ClassVar[str] = "continuous"
 
@@ -117,8 +124,30 @@ class Continuous(Feature):
         """One design-matrix column, named by the feature's label."""
         return [self.label]
 
-    def values(self, df: pd.DataFrame) -> np.ndarray:
-        """The transformed value as float64 (mapped, capped, logged)."""
+    def fit(self, df: pd.DataFrame) -> Continuous:
+        """Return the feature with ``fitted_range`` set to the range of its values in ``df``."""
+        return dataclasses.replace(self, fitted_range=_fitted_range(self._transformed(df)))
+
+    def values(self, df: pd.DataFrame, *, unseen: str = "error") -> np.ndarray:
+        """The transformed value as float64 (mapped, capped, logged, rounded). ``unseen``: a
+        value outside ``fitted_range`` is a ``ValueError`` naming the rows and the range
+        (``"error"``) or is clipped to it with a DataWarning (``"reference"``)."""
+        where = " (after the log)" if self.log else ""
+        return _within_range(self._transformed(df), self.fitted_range, self.column, unseen, where)
+
+    def _transformed(self, df: pd.DataFrame) -> np.ndarray:
+        x = self._capped(df)
+        if self.log:
+            bad = x <= 0
+            if bad.any():
+                what = "a value <= 0, where the log needs values > 0"
+                raise ValueError(_rows_message(f"column {self.column!r}", bad, x, what))
+            x = np.log(x)
+        if self.decimals is not None:
+            x = np.round(x, self.decimals)
+        return x
+
+    def _capped(self, df: pd.DataFrame) -> np.ndarray:
         if self.mapping is not None:
             raw = df[self.column].astype(object)
             mapped = raw.map(dict(self.mapping))
@@ -131,19 +160,11 @@ class Continuous(Feature):
             x = _numeric(df, self.column)
         if self.lower is not None or self.upper is not None:
             x = np.clip(x, self.lower, self.upper)
-        if self.log:
-            bad = x <= 0
-            if bad.any():
-                what = "a value <= 0, where the log needs values > 0"
-                raise ValueError(_rows_message(f"column {self.column!r}", bad, x, what))
-            x = np.log(x)
-        if self.decimals is not None:
-            x = np.round(x, self.decimals)
         return x
 
-    def encode(self, df: pd.DataFrame) -> np.ndarray:
+    def encode(self, df: pd.DataFrame, *, unseen: str = "error") -> np.ndarray:
         """The transformed value (:meth:`values`) as a float64 column ``(n, 1)``."""
-        return self.values(df)[:, None]
+        return self.values(df, unseen=unseen)[:, None]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description; ``mapping`` is stored as ``[key, value]`` pairs."""
@@ -159,11 +180,13 @@ class Polynomial(Feature):
     """Powers ``x, x^2, ..., x^degree`` of a numeric column, optionally with ``log(x)``.
 
     With ``log_term=True`` the terms are ``x, log(x), x^2, ..., x^degree``, the driver-age
-    polynomial of Schelldorfer & Wüthrich (2019), GLM2.
+    polynomial of Schelldorfer & Wüthrich (2019), GLM2. ``fitted_range`` is set by :meth:`fit`,
+    as for :class:`Continuous`: a polynomial is not extrapolated silently.
     """
 
     degree: int = 2
     log_term: bool = False
+    fitted_range: tuple[float, float] | None = None
 
     kind: ClassVar[str] = "polynomial"
 
@@ -179,9 +202,14 @@ class Polynomial(Feature):
             names.append(f"log({self.label})")
         return names + [f"{self.label}^{k}" for k in range(2, self.degree + 1)]
 
-    def encode(self, df: pd.DataFrame) -> np.ndarray:
-        """The powers (and log) of the column, float64 ``(n, len(terms))``, in ``terms`` order."""
-        x = _numeric(df, self.column)
+    def fit(self, df: pd.DataFrame) -> Polynomial:
+        """Return the feature with ``fitted_range`` set to the range of the column in ``df``."""
+        return dataclasses.replace(self, fitted_range=_fitted_range(_numeric(df, self.column)))
+
+    def encode(self, df: pd.DataFrame, *, unseen: str = "error") -> np.ndarray:
+        """The powers (and log) of the column, float64 ``(n, len(terms))``, in ``terms`` order;
+        a value outside ``fitted_range``: see :meth:`Continuous.values`."""
+        x = _within_range(_numeric(df, self.column), self.fitted_range, self.column, unseen)
         cols = [x]
         if self.log_term:
             bad = x <= 0
@@ -191,56 +219,6 @@ class Polynomial(Feature):
             cols.append(np.log(x))
         cols += [x**k for k in range(2, self.degree + 1)]
         return np.column_stack(cols)
-
-
-def _level_codes(
-    values: pd.Series, levels: Sequence[Any], column: str, *, unseen: str, reference: Any
-) -> np.ndarray:
-    """Integer codes of ``values`` in ``levels``; missing values are an error naming the rows,
-    levels not in ``levels`` too, or with ``unseen="reference"`` the code of ``reference``."""
-    _check_no_missing(values, column)
-    index = pd.Index(list(levels), dtype=object)
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        # map the few categories, then index by the integer codes
-        codes = index.get_indexer(values.cat.categories.astype(object))[values.cat.codes.to_numpy()]
-    else:
-        row_codes, distinct = pd.factorize(values)  # each distinct value looked up once
-        codes = index.get_indexer(pd.Index(distinct).astype(object))[row_codes]
-    bad = codes < 0
-    if not bad.any():
-        return codes
-    new = sorted({repr(v) for v in values[bad].tolist()})
-    detail = (
-        f"; levels not seen: {', '.join(new[:10])}{', ...' if len(new) > 10 else ''}; "
-        f"fitted levels: {', '.join(map(repr, levels[:20]))}{', ...' if len(levels) > 20 else ''}"
-    )
-    what = "a level not seen when the features were fitted"
-    return _without_level(codes, bad, values, column, what, detail, unseen, levels, reference)
-
-
-def _without_level(
-    codes: np.ndarray,
-    bad: np.ndarray,
-    values: pd.Series | np.ndarray,
-    column: str,
-    what: str,
-    detail: str,
-    unseen: str,
-    levels: Sequence[Any],
-    reference: Any,
-) -> np.ndarray:
-    """Rows that have no level of a feature: a ValueError, or (``unseen="reference"``) the
-    reference level's code with a DataWarning; both name the column and the rows."""
-    _check_unseen(unseen)
-    message = _rows_message(f"column {column!r}", bad, values, what) + detail
-    if unseen == "error":
-        raise ValueError(
-            f"{message}. With unseen='reference', predict encodes such rows as the reference "
-            f"level {reference!r}"
-        )
-    warnings.warn(f"{message}; encoded as the reference level {reference!r} (unseen='reference')",
-                  DataWarning, stacklevel=2)  # fmt: skip
-    return np.where(bad, list(levels).index(reference), codes)
 
 
 @dataclass(frozen=True)
@@ -413,10 +391,13 @@ class Binned(_Levelled):
     labels : sequence of str, optional
         Class labels; default ``"[a,b)"``, ``"<b"`` for a first class from ``-inf`` and ``"a+"``
         for a last class to ``inf``.
+    fitted_range : (float, float), optional
+        Set by :meth:`fit`, as for :class:`Continuous`: checked before the classes.
     """
 
     edges: tuple[float, ...] = ()
     labels: tuple[str, ...] | None = None
+    fitted_range: tuple[float, float] | None = None
 
     kind: ClassVar[str] = "binned"
 
@@ -449,14 +430,19 @@ class Binned(_Levelled):
 
         return [label(a, b) for a, b in zip(self.edges, self.edges[1:], strict=False)]
 
+    def fit(self, df: pd.DataFrame) -> Binned:
+        """Return the feature with ``fitted_range`` set to the range of the column in ``df``."""
+        return dataclasses.replace(self, fitted_range=_fitted_range(_numeric(df, self.column)))
+
     def codes(self, df: pd.DataFrame, *, unseen: str = "error") -> np.ndarray:
         """Class index of each row.
 
-        A value outside ``[edges[0], edges[-1])`` is a ``ValueError`` naming the rows
-        (``unseen="error"``), or is encoded as :attr:`reference_level` with a
-        :class:`~actnn.DataWarning` (``unseen="reference"``).
+        A value outside ``fitted_range`` is a ``ValueError`` naming the rows and the range
+        (``unseen="error"``), or is clipped to the range, i.e. put in the nearest class seen
+        (``unseen="reference"``, with a :class:`~actnn.DataWarning`). Without a fitted range,
+        a value outside ``[edges[0], edges[-1])`` is an error or the reference class.
         """
-        x = _numeric(df, self.column)
+        x = _within_range(_numeric(df, self.column), self.fitted_range, self.column, unseen)
         codes = np.searchsorted(np.asarray(self.edges), x, side="right") - 1
         outside = (x < self.edges[0]) | (x >= self.edges[-1])
         if outside.any():
@@ -516,8 +502,7 @@ class FeatureSpec:
     def check_columns(self, df: pd.DataFrame) -> None:
         """Raise ``TypeError``/``ValueError`` unless ``df`` is a frame with rows and every needed
         column, each once (further columns are ignored)."""
-        if not isinstance(df, pd.DataFrame):
-            raise TypeError(f"data must be a pandas DataFrame, got {type(df).__name__}")
+        _check_frame(df, "data")
         missing = [c for c in self.columns if c not in df.columns]
         if missing:
             raise ValueError(f"data lacks the feature columns {missing}; it has {list(df.columns)}")
@@ -558,7 +543,8 @@ class FeatureSpec:
         level not seen by :meth:`fit`) or :class:`Binned` feature (a value outside its classes):
         ``"error"`` (default), a ``ValueError`` naming the column, the rows and the levels;
         ``"reference"``, encode it as the feature's reference level, with a
-        :class:`~actnn.DataWarning` naming the same.
+        :class:`~actnn.DataWarning` naming the same. A numeric value outside a feature's
+        ``fitted_range`` is likewise an error, or (``"reference"``) clipped to the range.
         """
         if not self.is_fitted:
             raise RuntimeError("the feature specification is not fitted: call .fit(data) first")
@@ -571,10 +557,7 @@ class FeatureSpec:
         for f in self.features:
             width = len(f.terms)
             block = out[:, start : start + width]
-            if isinstance(f, _Levelled):
-                f.write(df, block, unseen=unseen)
-            else:
-                f.write(df, block)
+            f.write(df, block, unseen=unseen)
             start += width
         return out
 
@@ -593,7 +576,7 @@ class FeatureSpec:
                 raise ValueError(f"unknown feature kind {kind!r}; valid: {sorted(_KINDS)}")
             if isinstance(item.get("mapping"), list):
                 item["mapping"] = {key: value for key, value in item["mapping"]}
-            for key in ("fitted_levels", "edges", "labels"):
+            for key in ("fitted_levels", "edges", "labels", "fitted_range"):
                 if item.get(key) is not None:
                     item[key] = tuple(item[key])
             features.append(_KINDS[kind](**item))

@@ -112,15 +112,16 @@ class NetworkInputs:
             raise ValueError(f"numeric features constant on the learning data: {constant}")
         return dataclasses.replace(
             self,
+            numeric=tuple(f.fit(df) for f in self.numeric),
             categorical=tuple(f.fit(df) for f in self.categorical),
             centers=tuple(float(c) for c in centers),
             scales=tuple(float(s) for s in scales),
         )
 
-    def _raw_numeric(self, df: pd.DataFrame) -> np.ndarray:
+    def _raw_numeric(self, df: pd.DataFrame, unseen: str = "error") -> np.ndarray:
         if not self.numeric:
             return np.empty((len(df), 0))
-        return np.column_stack([f.values(df) for f in self.numeric])
+        return np.column_stack([f.values(df, unseen=unseen) for f in self.numeric])
 
     def transform(self, df: pd.DataFrame, *, unseen: str = "error") -> dict[str, np.ndarray]:
         """The network's input arrays for ``df`` (see the module docstring).
@@ -128,13 +129,16 @@ class NetworkInputs:
         ``unseen``: a categorical level not seen by :meth:`fit` is a ``ValueError`` naming the
         column, the rows and the levels (``"error"``), or is given the code of the feature's
         reference level with a :class:`~actnn.DataWarning` (``"reference"``); see
-        :meth:`actnn.features.Categorical.codes`.
+        :meth:`actnn.features.Categorical.codes`. A numeric value outside the range seen by
+        :meth:`fit` (or given to :meth:`fit_from_statistics`) is likewise an error or is
+        clipped to the range (:meth:`actnn.features.Continuous.values`).
         """
         if not self.is_fitted:
             raise RuntimeError("the network inputs are not fitted: call .fit(learning data) first")
         _check_unseen(unseen)
         self.spec.check_columns(df)
-        scaled = (self._raw_numeric(df) - np.asarray(self.centers)) / np.asarray(self.scales)
+        raw = self._raw_numeric(df, unseen)
+        scaled = (raw - np.asarray(self.centers)) / np.asarray(self.scales)
         out: dict[str, np.ndarray] = {NUMERIC: scaled.astype(np.float32)}
         for f in self.categorical:
             out[f.label] = f.codes(df, unseen=unseen).astype(np.int32)
@@ -216,8 +220,13 @@ class NetworkInputs:
         )
         for f in categorical:
             f._check_reference()
+        numeric = tuple(
+            dataclasses.replace(f, fitted_range=(float(lo), float(hi)))
+            for f, lo, hi in zip(self.numeric, arrays["low"], arrays["high"], strict=True)
+        )
         return dataclasses.replace(
             self,
+            numeric=numeric,
             categorical=categorical,
             centers=tuple(float(c) for c in centers),
             scales=tuple(float(s) for s in scales),

@@ -42,7 +42,6 @@ import json
 import math
 import shutil
 import uuid
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +50,7 @@ import pandas as pd
 
 from . import __version__
 from ._utils import versions
+from ._validation import _warn
 from .families import Family, Tweedie, get_family
 from .features import FeatureSpec
 from .inputs import NetworkInputs
@@ -474,11 +474,10 @@ def _warn_versions(directory: Path, saved: dict[str, str]) -> None:
         if pkg in saved and saved[pkg] != now[pkg]
     ]
     if differ:
-        warnings.warn(
+        _warn(
             f"{directory} was saved with {', '.join(differ)}: predictions may differ in the last "
             "digits",
             UserWarning,
-            stacklevel=3,
         )
 
 

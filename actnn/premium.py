@@ -24,16 +24,24 @@ from .glm import GLM
 __all__ = ["pure_premium", "fit_tweedie_pure_premium", "pure_premium_table"]
 
 
-def pure_premium(frequency_model: Any, severity_model: Any, data: pd.DataFrame) -> np.ndarray:
+def pure_premium(
+    frequency_model: Any, severity_model: Any, data: pd.DataFrame, *, unseen: str = "reference"
+) -> np.ndarray:
     """Expected claim cost per policy per year: predicted frequency times predicted severity.
 
     ``frequency_model`` must have been fitted with an exposure (its ``predict_frequency`` is per
     unit of exposure); ``severity_model`` predicts the mean claim size.
+
+    ``unseen`` is passed to both models' predictions. A severity model is fitted on the policies
+    with claims only, so the policies it prices have levels and values it did not see (an older
+    car than any that claimed); by default (``"reference"``) they are priced at the feature's
+    reference level or at the nearest end of the fitted range, with a
+    :class:`~actnn.DataWarning` naming them; ``"error"`` refuses them, as ``predict`` does.
     """
     if not getattr(frequency_model, "uses_exposure_", True):
         raise ValueError("the frequency model was fitted without an exposure")
-    frequency = np.asarray(frequency_model.predict_frequency(data), dtype=float)
-    severity = np.asarray(severity_model.predict(data), dtype=float)
+    frequency = np.asarray(frequency_model.predict_frequency(data, unseen=unseen), dtype=float)
+    severity = np.asarray(severity_model.predict(data, unseen=unseen), dtype=float)
     return frequency * severity
 
 

@@ -7,6 +7,8 @@ frames are small and the networks train for one epoch, so the file runs in well 
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import re
 import warnings
 
@@ -418,25 +420,51 @@ def test_unseen_level_at_reference(frame, models, kind):
         models[kind].predict(frame, unseen="ignore")
 
 
-def test_binned_value_outside_classes(frame):
+def test_binned_value_outside_the_fitted_range(frame):
     spec = FeatureSpec([Binned("x", edges=(0, 3, 6, 10), reference="[3,6)")])
     glm = GLM(spec).fit(frame, "n", exposure="years")
+    low, high = glm.features_.features[0].fitted_range
+    assert (low, high) == (frame["x"].min(), frame["x"].max())
     bad = changed(frame, "x", [0, 1], 12.5)
-    with pytest.raises(ValueError, match="reference level '\\[3,6\\)'") as info:
+    with pytest.raises(ValueError, match="nearest end of the range") as info:
         glm.predict(bad)
+    what = f"a value outside the range seen in fitting [{low:g}, {high:g}]"
+    assert_names(str(info.value), "column 'x'", [0, 1], what)
+    with pytest.warns(DataWarning, match=r"column 'x': 2 rows have a value outside the range"):
+        mu = glm.predict(bad, unseen="reference")  # the nearest class seen, [6,10)
+    np.testing.assert_array_equal(mu, glm.predict(changed(frame, "x", [0, 1], 7.0)))
+    # a feature without a recorded range (saved before ranges were): its classes decide
+    legacy = dataclasses.replace(glm.features_.features[0], fitted_range=None)
+    with pytest.raises(ValueError, match="reference level '\\[3,6\\)'") as info:
+        legacy.codes(bad)
     assert_names(str(info.value), "column 'x'", [0, 1], "a value outside the classes [0.0, 10.0)")
-    with pytest.warns(DataWarning, match=r"column 'x': 2 rows have a value outside the classes"):
-        mu = glm.predict(bad, unseen="reference")
-    np.testing.assert_array_equal(mu, glm.predict(changed(frame, "x", [0, 1], 4.0)))
+
+
+def _without_ranges(model):
+    """A copy of the model as saved before fitted ranges existed: no numeric range recorded."""
+    model = copy.copy(model)
+    if hasattr(model, "features_"):
+        model.features_ = dataclasses.replace(model.features_, features=tuple(
+            dataclasses.replace(f, fitted_range=None) if hasattr(f, "fitted_range") else f
+            for f in model.features_.features))  # fmt: skip
+    if hasattr(model, "inputs_"):
+        model.inputs_ = dataclasses.replace(model.inputs_, numeric=tuple(
+            dataclasses.replace(f, fitted_range=None) for f in model.inputs_.numeric))  # fmt: skip
+    if hasattr(model, "glm"):
+        model.glm = _without_ranges(model.glm)
+    return model
 
 
 # ------------------------------------------------------------------------------- overflow
 @pytest.mark.parametrize("kind", ["GLM", "CANN", "LocalGLMnet"])
 def test_overflowing_prediction(frame, models, kind):
-    glm = models["GLM"]
     huge = changed(frame, "x", [6, 21], 1e5)
+    with pytest.raises(ValueError, match="outside the range seen in fitting"):
+        models[kind].predict(huge)  # the range seen in fitting guards against it
+    glm = _without_ranges(models["GLM"])
+    model = glm if kind == "GLM" else _without_ranges(models[kind])
     with pytest.raises(ValueError, match="not a finite number > 0") as info:
-        models[kind].predict(huge)
+        model.predict(huge)
     message = str(info.value)
     assert message.startswith("2 rows have a prediction mu = exp(eta)")
     assert "row 6: eta = " in message and "row 21: eta = " in message
@@ -554,14 +582,17 @@ CLI_CASES = {
         lambda f: changed(f, "g", [3], "zz"),
         ["column 'g': 1 row has a level not seen", "first: row 3 = 'zz'"],
     ),
-    "overflow": (lambda f: changed(f, "x", [7], 1e5), ["1 row has a prediction mu = exp(eta)"]),
+    "outside the range": (
+        lambda f: changed(f, "x", [7], 1e5),
+        ["column 'x': 1 row has a value outside the range seen in fitting"],
+    ),
 }
-#: Fitting learns the levels and the range of x from the data: no unseen level, no overflow.
+#: Fitting learns the levels and the range of x from the data: no unseen level, no value outside.
 CLI_COMMAND_CASES = [
     (command, case)
     for case in CLI_CASES
     for command in ("fit", "predict", "report")
-    if command != "fit" or case not in ("unseen level", "overflow")
+    if command != "fit" or case not in ("unseen level", "outside the range")
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from actnn import GLM, get_preset, metrics
+from actnn import GLM, DataWarning, get_preset, metrics
 from actnn.families import Tweedie
 from actnn.premium import fit_tweedie_pure_premium, pure_premium, pure_premium_table
 
@@ -22,8 +22,13 @@ def tariffs(portfolio):
 
 def test_pure_premium_is_frequency_times_severity(portfolio, tariffs):
     freq, sev, _ = tariffs
-    premium = pure_premium(freq, sev, portfolio)
-    expected = freq.predict(portfolio) / portfolio["Exposure"] * sev.predict(portfolio)
+    # the severity model saw only the policies with claims: older cars are priced at its range
+    with pytest.raises(ValueError, match="outside the range seen in fitting"):
+        pure_premium(freq, sev, portfolio, unseen="error")
+    with pytest.warns(DataWarning, match="outside the range seen in fitting"):
+        premium = pure_premium(freq, sev, portfolio)
+        expected = freq.predict(portfolio) / portfolio["Exposure"] * sev.predict(
+            portfolio, unseen="reference")  # fmt: skip
     np.testing.assert_allclose(premium, expected, rtol=1e-12)
 
 

@@ -25,7 +25,6 @@ import http.client
 import json
 import os
 import tempfile
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from urllib.request import urlopen
@@ -33,7 +32,7 @@ from urllib.request import urlopen
 import numpy as np
 import pandas as pd
 
-from .._validation import _check_frame, _numeric_problems, _rows_message
+from .._validation import _check_frame, _numeric_problems, _rows_message, _warn
 from ..tables import (
     _QUOTES_AND_SPACE,
     SUFFIXES,
@@ -105,7 +104,8 @@ def find_data_file(name: str, data_dir: PathArg | None = None) -> Path:
     name : {"freMTPL2freq", "freMTPL2sev"}
         The table.
     data_dir : str or path-like, optional
-        Folder to look in first.
+        Folder to look in first; it must exist (a typo is an error, not a silent fall-back to
+        ``$ACTNN_DATA_DIR``).
 
     Returns
     -------
@@ -114,13 +114,17 @@ def find_data_file(name: str, data_dir: PathArg | None = None) -> Path:
     Raises
     ------
     DataNotFoundError
-        If no file exists; the message lists every path looked in and how to get the data.
+        If ``data_dir`` is given and is not a folder, or if no file exists; the message lists
+        every path looked in and how to get the data.
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}")
     if name not in OPENML_IDS:
         raise ValueError(f"unknown data set {name!r}; valid names: {', '.join(OPENML_IDS)}")
     folders = [_as_path(data_dir, "data_dir")]
+    if folders[0] is not None and not folders[0].is_dir():
+        what = "is a file: pass it as path=..." if folders[0].is_file() else "does not exist"
+        raise DataNotFoundError(f"data_dir {str(folders[0])!r} {what}")
     folders.append(Path(os.environ[DATA_DIR_ENV]) if os.environ.get(DATA_DIR_ENV) else None)
     folders.append(default_cache_dir())
     candidates = [folder / (name + suffix) for folder in folders if folder for suffix in SUFFIXES]
@@ -195,11 +199,10 @@ def _load(
     df = validate(_read_table(file))
     received = content_fingerprint(df) if verify else fingerprint
     if received != fingerprint:
-        warnings.warn(
+        _warn(
             f"{file} differs from the published {name} data (content fingerprint {received}, "
             f"expected {fingerprint}); results will not match published tables",
             UserWarning,
-            stacklevel=3,
         )
     return df
 

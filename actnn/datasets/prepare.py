@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
-from .._validation import DataWarning, _rows_message
+from .._validation import _rows_message, _warn
 from .fremtpl2 import validate_freq, validate_sev
 
 
@@ -88,12 +86,10 @@ def prepare_wm2023(freq: pd.DataFrame, sev: pd.DataFrame) -> pd.DataFrame:
     unmatched_ids = sorted(claims.loc[unmatched, "IDpol"].unique().tolist())
     if unmatched_ids:
         what = "an IDpol that is not a policy of freMTPL2freq"
-        warnings.warn(
+        _warn(
             _rows_message("freMTPL2sev, column 'IDpol'", unmatched, claims["IDpol"], what)
             + f"; these records of {len(unmatched_ids)} IDpol are ignored "
-            "(attrs['unmatched_IDpol'])",
-            DataWarning,
-            stacklevel=2,
+            "(attrs['unmatched_IDpol'])"
         )
     records = claims.groupby("IDpol")["ClaimAmount"]
     out["ClaimNb"] = out["IDpol"].map(records.size()).fillna(0).astype(np.int64)

@@ -67,6 +67,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._validation import _check_frame
 from .schema import (
     CATEGORICAL_LEVELS,
     REGION_LEVELS,
@@ -501,8 +502,7 @@ def _level_effect(df: pd.DataFrame, column: str, effect: Mapping[str, float]) ->
 
 
 def _check_columns(df: pd.DataFrame, columns: Sequence[str], caller: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{caller} needs a pandas DataFrame; got {type(df).__name__}")
+    _check_frame(df, "df")
     missing = [column for column in columns if column not in df.columns]
     if missing:
         raise ValueError(f"{caller} needs the columns {list(columns)}; missing: {missing}")

@@ -110,3 +110,21 @@ def _feature_levels(
         return groups, levels
     groups, uniques = pd.factorize(values, sort=True)
     return groups, list(uniques)
+
+
+def _number(x: float) -> str:
+    """A bound in the data's units: ``18`` for 18.0, else up to 6 significant digits."""
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.6g}"
+
+
+def _level_label(level: object) -> str:
+    """How a table or a figure shows a level: a bin closed on both sides, as
+    :func:`_feature_levels` makes, as ``"18-27"``; other intervals keep their brackets
+    (``"[18-28)"``); anything else as ``str``."""
+    if not isinstance(level, pd.Interval):
+        return str(level)
+    left, right = _number(level.left), _number(level.right)
+    if level.closed == "both":
+        return f"{left}-{right}"
+    opening = "[" if level.closed_left else "("
+    return f"{opening}{left}-{right}{']' if level.closed_right else ')'}"

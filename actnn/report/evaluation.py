@@ -7,9 +7,11 @@ returns an :class:`Evaluation`; :meth:`Evaluation.to_html` writes one self-conta
 beside it, for version control. The command line ``actnn report`` does both from saved models.
 
 The frequency tables follow the published case studies: scores are the average Poisson deviance
-per policy in 10^-2 on expected claim counts; discrimination and calibration work on the
-frequency (claims per year) weighted by exposure. A severity model uses its response and case
-weights instead.
+per policy in 10^-2 on expected claim counts, and the Murphy decomposition is in the unit of the
+scores' ``deviance_per_exposure`` (Poisson deviance per unit of exposure in 10^-2), so its score
+is that column; discrimination and calibration work on the frequency (claims per year) weighted
+by exposure. A severity model uses its response and case weights instead, and its losses are
+plain weighted mean unit deviances. Every table of the report states its units.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ import pandas as pd
 from .. import metrics
 from .._base import _exposure_column, _response_column, _weights_column
 from .._utils import Progress, versions
-from .._validation import DataWarning
+from .._validation import DataWarning, _check_frame
 from ..glm import GLM
 from ..interpret import partial_dependence, predict_rate, relativities_from_partial_dependence
+from ..metrics._binning import _level_label
 from ..metrics.discrimination import _gini_of_curve
 from ..tables import content_fingerprint
 from ._summary import report_display, summary_html, summary_text
@@ -189,17 +192,29 @@ class Evaluation:
         return report_display(page, height=height)
 
     # -- writers
-    def _tables(self) -> list[tuple[str, pd.DataFrame]]:
+    def _tables(self) -> list[tuple[str, pd.DataFrame, str]]:
+        """(caption, table, units) of each table of the report."""
         units = self.scores.attrs.get("units", {})
-        tables = [("Scores" + (f" ({units.get('deviance')})" if units else ""), self.scores)]
+        tables = [("Scores", self.scores, "; ".join(f"{c}: {u}" for c, u in units.items()))]
         discrimination = pd.DataFrame({"gini": self.ginis})
         discrimination.index.name = "model"
         if self.ordered_ginis:
             discrimination["ordered_gini_vs_" + self.names[0]] = pd.Series(self.ordered_ginis)
-        tables.append(("Discrimination", discrimination))
-        tables.append(("Murphy decomposition (weighted mean unit deviance)", self.murphy))
+        gini_units = "Gini indices, plain numbers: 0 for no discrimination, below 1"
+        tables.append(("Discrimination", discrimination, gini_units))
+        murphy_unit = next(iter(self.murphy.attrs.get("units", {}).values()), "")
+        murphy_unit += "; score = miscalibration - discrimination + uncertainty"
+        tables.append(("Murphy decomposition", self.murphy, murphy_unit))
         if self.double_lift is not None:
-            tables.append((f"Double lift: {self.names[0]} / {self.names[1]}", self.double_lift))
+            a, b = self.names[:2]
+            rate = ("claims per unit of exposure" if self.family == "poisson"
+                    else "mean response, weighted")  # fmt: skip
+            volume = "exposure" if self.family == "poisson" else "weight"
+            lift_units = (
+                f"{volume}: total of the bin; observed, predicted_a ({a}), predicted_b ({b}): "
+                f"{rate}; ratio_mean: mean of {a} / {b} (plain number)"
+            )
+            tables.append((f"Double lift: {a} / {b}", self.double_lift, lift_units))
         return tables
 
     def _stamp_lines(self) -> list[str]:
@@ -208,7 +223,11 @@ class Evaluation:
         lines = [f"created {s.get('created', '')}",
                  f"data: {data}, sha256 {s.get('data_sha256', '')}"]  # fmt: skip
         for name, info in s.get("models", {}).items():
-            lines.append(f"{name}: {info['kind']}, seed {info['seed']}")
+            line = name if info["kind"] == name else f"{name}: {info['kind']}"
+            seed = info["seed"]
+            if seed is not None:
+                line += f", {'seeds' if isinstance(seed, list) else 'seed'} {seed}"
+            lines.append(line)
         versions = ", ".join(f"{k} {v}" for k, v in s.get("versions", {}).items())
         lines.append(f"versions: {versions}")
         return lines
@@ -225,8 +244,9 @@ class Evaluation:
             f"<h1>{html.escape(title)}</h1>",
             '<p class="stamp">' + "<br>".join(map(html.escape, self._stamp_lines())) + "</p>",
         ]
-        for caption, table in self._tables():
+        for caption, table, units in self._tables():
             parts.append(f"<h2>{html.escape(caption)}</h2>")
+            parts.append(f'<p class="units">Units: {html.escape(units)}</p>')
             parts.append(_html_table(table))
         parts.append('<h2>Figures</h2><div class="grid">')
         for caption, data in self.pngs():
@@ -246,8 +266,8 @@ class Evaluation:
         folder = path.parent / f"{path.stem}_figures"
         folder.mkdir(parents=True, exist_ok=True)
         lines = [f"# {title}", ""] + [f"- {line}" for line in self._stamp_lines()] + [""]
-        for caption, table in self._tables():
-            lines += [f"## {caption}", "", markdown_table(table), ""]
+        for caption, table, units in self._tables():
+            lines += [f"## {caption}", "", f"Units: {units}", "", markdown_table(table), ""]
         lines += ["## Figures", ""]
         for k, (caption, data) in enumerate(self.pngs(), start=1):
             name = f"figure_{k:02d}.png"
@@ -261,7 +281,7 @@ _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1400px; padding: 0 1rem;
        color: #222; }
 h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
-.stamp { color: #555; font-size: 0.85rem; }
+.stamp, .units { color: #555; font-size: 0.85rem; } .units { max-width: 60rem; }
 table { border-collapse: collapse; font-size: 0.9rem; margin: 0.5rem 0; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: right; }
 th { background: #f3f3f3; }
@@ -282,20 +302,39 @@ def _format(value: Any, digits: int = 5) -> str:
         if not np.isfinite(value):
             return ""
         return f"{value:,.{digits}f}" if abs(value) < 1e5 else f"{value:,.0f}"
-    return str(value)
+    return _level_label(value)
+
+
+def _column_digits(values: pd.Series, digits: int) -> int:
+    """Decimals of a column: none for whole numbers (counts), one from 1,000 up, else ``digits``."""
+    if not pd.api.types.is_float_dtype(values):
+        return digits
+    finite = values.to_numpy(dtype=float, na_value=np.nan)
+    finite = finite[np.isfinite(finite)]
+    if finite.size and np.all(finite == np.round(finite)):
+        return 0
+    return 1 if finite.size and np.min(np.abs(finite)) >= 1_000 else digits
+
+
+def _formatters(frame: pd.DataFrame, digits: int) -> list[Callable[[Any], str]]:
+    """One formatter per column of ``frame`` (see :func:`markdown_table`)."""
+    decimals = [_column_digits(frame.iloc[:, k], digits) for k in range(frame.shape[1])]
+    return [lambda v, d=d: _format(v, d) for d in decimals]
 
 
 def _html_table(table: pd.DataFrame) -> str:
     frame = table.reset_index() if table.index.name else table
-    return frame.to_html(formatters={c: _format for c in frame.columns}, border=0, na_rep="",
-                         index=False)  # fmt: skip
+    formatters = _formatters(frame, 5)
+    return frame.to_html(formatters=formatters, border=0, na_rep="", index=False)
 
 
 def markdown_table(table: pd.DataFrame, *, digits: int = 5) -> str:
     """A frame as a Markdown table: numbers right-aligned, floats with ``digits`` decimals.
 
-    A named or non-default index becomes the first column; floats of 100,000 or more are
-    rounded to integers, integers get thousands separators and missing values, NaN and inf show as
+    A named or non-default index becomes the first column; a float column of whole numbers
+    (counts) shows no decimals, one whose values are all 1,000 or more one decimal, and floats
+    of 100,000 or more are rounded to integers; integers get thousands separators, intervals
+    show their bounds in the data's units (``18-27``), and missing values, NaN and inf show as
     empty cells.
     The case studies and :meth:`Evaluation.to_markdown` write their tables with it.
     """
@@ -305,7 +344,8 @@ def markdown_table(table: pd.DataFrame, *, digits: int = 5) -> str:
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
                for c in frame.columns]  # fmt: skip
     rule = "|" + "|".join(" ---: " if n else " --- " for n in numeric) + "|"
-    rows = ["| " + " | ".join(_format(v, digits) for v in row) + " |"
+    formatters = _formatters(frame, digits)
+    rows = ["| " + " | ".join(f(v) for f, v in zip(formatters, row, strict=True)) + " |"
             for row in frame.itertuples(index=False)]  # fmt: skip
     return "\n".join([header, rule, *rows])
 
@@ -357,6 +397,7 @@ def evaluate(
     """
     if len(models) < 1:
         raise ValueError("evaluate needs at least one model")
+    _check_frame(data, "data")
     names = list(models)
     say = progress or (lambda _line: None)
     first = models[names[0]]
@@ -415,6 +456,12 @@ def evaluate(
         ignore_index=True,
     )
     murphy.index = pd.Index(names, name="model")
+    if v is not None:  # the scores' unit: per unit of exposure, in 10^-2 (deviance_per_exposure)
+        murphy = 100.0 * murphy
+        murphy.attrs["units"] = dict.fromkeys(murphy.columns, metrics.POISSON_EXPOSURE_UNITS)
+    else:
+        unit = f"weighted mean {family.name} unit deviance (plain number), as the scores' deviance"
+        murphy.attrs["units"] = dict.fromkeys(murphy.columns, unit)
 
     columns = list(features) if features is not None else _feature_columns(models, data)
     missing = [c for c in columns if c not in data.columns]
@@ -507,7 +554,9 @@ def write_report(
         models = {name: load_model(d) for name, d in zip(names, dirs, strict=True)}
         say(f"loaded {', '.join(names)}")
     data_name = options.pop("data_name", "")
-    if not isinstance(data, pd.DataFrame):
+    if not isinstance(data, str | Path):
+        _check_frame(data, "data")
+    else:
         from ..tables import read_table
 
         data_name = data_name or Path(data).name

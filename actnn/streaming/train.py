@@ -74,8 +74,9 @@ def _same_declaration(a: NetworkInputs, b: NetworkInputs) -> bool:
     """Whether two NetworkInputs declare the same features, fitted or not."""
 
     def declared(inputs: NetworkInputs):
+        numeric = [dataclasses.replace(f, fitted_range=None) for f in inputs.numeric]
         categorical = [dataclasses.replace(f, fitted_levels=None) for f in inputs.categorical]
-        return inputs.numeric, categorical, inputs.scaling
+        return numeric, categorical, inputs.scaling
 
     return declared(a) == declared(b)
 
@@ -168,7 +169,7 @@ def train_streaming(
         network = eta_model(model.keras_model_)
         optimizer = _NadamByDtype(network.trainable_variables, model.learning_rate)
     if isinstance(model.family_, Poisson) and summary.response_not_whole is not None:
-        _warn_not_whole(summary.response_not_whole, stacklevel=3)  # as the in-memory fit does
+        _warn_not_whole(summary.response_not_whole)  # as the in-memory fit does
     with contextlib.ExitStack() as stack:
         folder = None
         if cache is not False:

@@ -350,6 +350,7 @@ def test_find_data_file_takes_the_first_suffix(tmp_path, clean_env):
 
 def test_data_not_found_lists_every_place_and_how_to_get_the_data(monkeypatch, tmp_path, clean_env):
     monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path / "env"))
+    (tmp_path / "arg").mkdir()
     with pytest.raises(data.DataNotFoundError) as excinfo:
         data.find_data_file("freMTPL2freq", tmp_path / "arg")
     assert isinstance(excinfo.value, FileNotFoundError)

@@ -201,7 +201,7 @@ def test_truth_rejects_missing_columns_and_unknown_levels():
     df.loc[2, "VehBrand"] = "B99"
     with pytest.raises(ValueError, match="1 rows do not \\(first: row 2, VehBrand='B99'\\)"):
         true_severity(df)
-    with pytest.raises(TypeError, match="needs a pandas DataFrame"):
+    with pytest.raises(TypeError, match="df must be a pandas DataFrame, got ndarray"):
         true_frequency(_base_policy().to_numpy())
 
 

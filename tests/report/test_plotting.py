@@ -83,3 +83,29 @@ def test_figure_png_draws_without_pyplot_state():
     before = plt.get_fignums()
     png = plotting.figure_png(lambda ax: ax.plot([0, 1], [1, 0]))
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and plt.get_fignums() == before
+
+
+def test_plot_functions_check_their_arguments_before_drawing():
+    curves = {"A": metrics.lorenz_curve(Y, RATE_A, V)}
+    calibration = metrics.calibration_bins(Y / V, RATE_A, V)
+    wrong = [
+        (TypeError, "mapping of model name", lambda: plotting.plot_lorenz(object())),
+        (TypeError, "got one DataFrame", lambda: plotting.plot_lorenz(curves["A"])),
+        (ValueError, r"lacks \['exposure_share'", lambda: plotting.plot_lorenz({"A": calibration})),
+        (TypeError, "Gini for every curve", lambda: plotting.plot_lorenz(curves, ginis={"B": 1})),
+        (TypeError, "ax must be a matplotlib Axes", lambda: plotting.plot_lorenz(curves, ax=1)),
+        (TypeError, "calibration_bins", lambda: plotting.plot_calibration([calibration])),
+        (ValueError, "double_lift", lambda: plotting.plot_double_lift(calibration)),
+        (TypeError, "names must be", lambda: plotting.plot_double_lift(
+            metrics.double_lift(Y, RATE_A, RATE_B, V), names="AB")),
+        (ValueError, "murphy", lambda: plotting.plot_murphy(calibration)),
+        (TypeError, "DataFrame of metrics.ordered_lorenz", lambda: plotting.plot_ordered_lorenz(
+            curves, x="premium_share", y="loss_share")),
+        (ValueError, "no feature 'X'", lambda: plotting.plot_embeddings(pd.DataFrame(
+            {"feature": ["R"], "level": ["a"], "dim_1": [0.1]}), "X")),
+        (TypeError, "draw must be a function", lambda: plotting.figure_png(curves)),
+    ]  # fmt: skip
+    for error, match, call in wrong:
+        with pytest.raises(error, match=match):
+            call()
+    assert plt.get_fignums() == []  # nothing was drawn

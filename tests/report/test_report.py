@@ -18,8 +18,9 @@ from actnn import GLM, get_preset, load_model, metrics
 from actnn.cli import main
 from actnn.datasets import content_fingerprint
 from actnn.datasets.presets import sw2019_network_inputs
+from actnn.metrics._binning import _level_label
 from actnn.networks import CANN
-from actnn.report import data_fingerprint, evaluate, write_report
+from actnn.report import data_fingerprint, evaluate, markdown_table, write_report
 
 REPO = Path(__file__).resolve().parents[2]
 FEATURES = ["VehGas", "BonusMalus"]
@@ -63,9 +64,13 @@ def test_discrimination_and_calibration_tables(evaluation, models, portfolio):
         murphy["miscalibration"] - murphy["discrimination"] + murphy["uncertainty"],
         rtol=1e-10,
     )
-    # 100 x the Murphy score is the exposure-weighted deviance of the score table
-    np.testing.assert_allclose(100 * murphy["score"], evaluation.scores["deviance_per_exposure"],
+    # one unit for the losses: the Murphy score is the exposure-weighted deviance of the scores
+    np.testing.assert_allclose(murphy["score"], evaluation.scores["deviance_per_exposure"],
                                rtol=1e-10)  # fmt: skip
+    y, v = portfolio["ClaimNb"], portfolio["Exposure"]
+    plain = metrics.murphy_decomposition(y / v, rate, v)  # per unit of exposure, plain units
+    np.testing.assert_allclose(murphy.loc["CANN"], 100 * plain.iloc[0], rtol=1e-10)
+    assert set(murphy.attrs["units"].values()) == {metrics.POISSON_EXPOSURE_UNITS}
 
 
 def test_bias_partial_dependence_and_relativities_per_feature(evaluation):
@@ -116,6 +121,30 @@ def test_markdown_report_writes_its_figures(evaluation, tmp_path):
     assert len(links) == len(evaluation.figures())
     assert all((tmp_path / link).is_file() for link in links)
     assert "| GLM1 |" in text and "| CANN |" in text
+
+
+def test_report_states_units_counts_without_decimals_and_readable_labels(evaluation, tmp_path):
+    text = evaluation.to_markdown(tmp_path / "report.md").read_text()
+    sections = text.split("\n## ")[1:-1]  # the tables, without the figures
+    assert [s.splitlines()[0] for s in sections] == [
+        "Scores",
+        "Discrimination",
+        "Murphy decomposition",
+        "Double lift: GLM1 / CANN",
+    ]
+    for section in sections:
+        assert section.splitlines()[2].startswith("Units: "), section
+    assert "Units: " + metrics.POISSON_EXPOSURE_UNITS in text  # the Murphy table's
+    observed = int(evaluation.scores["observed"].iloc[0])
+    assert f"| {observed:,} |" in text  # a claim count, without decimals
+    assert "seed None" not in text and "- GLM1: GLM\n" in text and "- CANN, seed 2\n" in text
+    # a binned numeric feature: levels in the data's units
+    levels = [_level_label(v) for v in evaluation.bias["BonusMalus"]["CANN"]["level"]]
+    assert all(re.fullmatch(r"\d+-\d+", level) for level in levels), levels
+    last = evaluation.bias["BonusMalus"]["CANN"]["level"].iloc[-1]
+    assert levels[-1] == f"{last.left:.0f}-{last.right:.0f}"
+    assert markdown_table(pd.DataFrame({"level": [pd.Interval(18.0, 27.0, closed="both")],
+                                        "n": [3.0]})).endswith("| 18-27 | 3 |")  # fmt: skip
 
 
 def test_cli_report_from_saved_models(models, portfolio, tmp_path, capsys):
