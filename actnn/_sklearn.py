@@ -35,6 +35,14 @@ class _Estimator(RegressorMixin, BaseEstimator):
     # the data and the option for unseen levels are not metadata that a router passes
     __metadata_request__predict = {"data": UNUSED, "unseen": UNUSED}  # noqa: RUF012
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        """actnn's own displays (``__repr__``, ``_repr_html_``), not scikit-learn's diagram.
+
+        IPython asks for this bundle before ``_repr_html_``; scikit-learn's would show the
+        estimator diagram, which says little of a fitted actnn model.
+        """
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
+
     def _fitted_model(self) -> Any:
         """The fitted model holding ``family_`` and the exposure and offset of the fit."""
         return self

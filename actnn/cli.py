@@ -158,7 +158,7 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--progress",
         action="store_true",
-        help="show the networks' progress bar over the epochs (default: on a terminal)",
+        help="show the networks' progress line over the epochs (default: on a terminal)",
     )
 
     predict = sub.add_parser("predict", help="write a data file with a saved model's predictions")

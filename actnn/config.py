@@ -442,7 +442,7 @@ def build_model(
     glm : GLM, optional
         For ``kind = "cann"`` only: the fitted GLM (of :func:`build_glm`) the CANN sits on.
     verbose : int
-        Networks: 1 shows the progress bar of the epochs, 0 nothing.
+        Networks: 1 shows the progress line of the epochs, 0 nothing.
     """
     if config.kind == "glm":
         return build_glm(config)
@@ -477,7 +477,7 @@ def fit_from_config(
     data : pandas.DataFrame
         Every column the configuration names; checked first, all missing columns in one error.
     verbose : int
-        Networks: 1 shows the progress bar of the epochs.
+        Networks: 1 shows the progress line of the epochs.
     progress : callable, optional
         Called with a line of text at each step.
     data_name : str

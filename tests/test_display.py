@@ -19,6 +19,7 @@ from actnn.ensemble import Nagging  # noqa: E402
 from actnn.networks import CANN, FNN, LocalGLMnet  # noqa: E402
 from actnn.training import History  # noqa: E402
 
+INPUTS = sw2019_network_inputs()
 FAST = {"epochs": 2, "batch_size": 4096, "verbose": 0}
 #: The text repr of a model stays a few lines.
 MAX_LINES = 10
@@ -97,6 +98,14 @@ def test_unfitted_networks_show_their_architecture(glm):
     assert "VehBrand (dim 2)" in repr(models[0])
     assert f"({len(glm.coef_)} coefficients), nested, coefficients frozen" in repr(models[1])
     assert "dummies: VehBrand, Region" in repr(models[2])
+
+
+def test_jupyter_shows_actnn_displays_not_the_scikit_learn_diagram(glm):
+    # IPython takes _repr_mimebundle_ (which scikit-learn's BaseEstimator defines) first
+    for model in (glm, FNN(sw2019_network_inputs()), Nagging(lambda s: FNN(INPUTS), seeds=[1])):
+        bundle = model._repr_mimebundle_()
+        assert bundle == {"text/plain": repr(model), "text/html": model._repr_html_()}
+        assert "sk-estimator" not in bundle["text/html"]
 
 
 def test_fitted_network_shows_size_training_and_balance(fnn, portfolio):

@@ -16,6 +16,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -79,6 +80,25 @@ def _run(
     return notebook
 
 
+#: Outputs larger than this (bytes of JSON) are left out of the rendered copies, e.g. the whole
+#: report of ``comparison.show()`` with its figures: the repository stays small.
+LARGEST_OUTPUT = 400_000
+
+
+def _shrunk(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``notebook`` with each output above :data:`LARGEST_OUTPUT` replaced by a note."""
+    for cell in notebook.cells:
+        for k, output in enumerate(cell.get("outputs", [])):
+            size = len(json.dumps(output))
+            if size > LARGEST_OUTPUT:
+                note = (
+                    f"[an output of {size / 1e6:.1f} MB, shown when the notebook runs, is left "
+                    "out of this rendered copy to keep the repository small]"
+                )
+                cell.outputs[k] = nbformat.v4.new_output("stream", name="stdout", text=note)
+    return notebook
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     every = [*NAMES, README_SESSION]
@@ -88,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {k: v for k, v in os.environ.items() if k != "ACTNN_OUT"}
     for name in args.names:
         started = time.perf_counter()
-        notebook = execute(name, env=env)
+        notebook = _shrunk(execute(name, env=env))
         path = RENDERED / f"{name}.ipynb"
         nbformat.write(notebook, path)
         seconds = time.perf_counter() - started

@@ -67,6 +67,14 @@ def discrimination_and_calibration(evaluation: Any) -> pd.DataFrame:
     return table
 
 
+def _murphy_caption(evaluation: Any) -> str:
+    unit = next(iter(evaluation.murphy.attrs.get("units", {}).values()), "")
+    return (
+        "Discrimination and calibration (Murphy decomposition: miscalibration, discrimination"
+        + (f"; {unit})" if unit else ")")
+    )
+
+
 def _bins_note(evaluation: Any) -> str:
     volume = "exposure" if evaluation.family == "poisson" else "weight"
     return (
@@ -78,10 +86,7 @@ def _bins_note(evaluation: Any) -> str:
 def _tables(evaluation: Any) -> list[tuple[str, pd.DataFrame]]:
     return [
         (_scores_caption(evaluation), evaluation.scores),
-        (
-            "Discrimination and calibration (Murphy decomposition: miscalibration, discrimination)",
-            discrimination_and_calibration(evaluation),
-        ),
+        (_murphy_caption(evaluation), discrimination_and_calibration(evaluation)),
     ]
 
 

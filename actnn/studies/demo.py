@@ -59,12 +59,12 @@ def run_demo(
     n, seed : int
         Policies to simulate and the simulation's seed.
     progress : callable, optional
-        Receives one line per step (default ``print``); None is silent, the CANN's progress bar
+        Receives one line per step (default ``print``); None is silent, the CANN's progress line
         included.
     epochs : int, optional
         The CANN's maximum number of epochs (default 60, stopped early).
     verbose : bool, optional
-        Show the CANN's progress bar over the epochs (default: when ``progress`` is given and
+        Show the CANN's progress line over the epochs (default: when ``progress`` is given and
         the standard output is a terminal).
 
     Returns
