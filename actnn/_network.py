@@ -314,11 +314,10 @@ class _NetworkModel(_Estimator):
         levels; ``"reference"`` gives the row the embedding (LocalGLMnet: the dummies) of the
         feature's reference level (its ``reference``, else its first level) and warns
         (:class:`~actnn.DataWarning`) naming the same. A CANN treats its GLM's features
-        the same way. A numeric input outside the range seen at fit is an error too, or
-        (``"reference"``) is clipped to that range with a warning: one rule for every model
-        kind (docs/models.md). A prediction that is not a finite number > 0 (``exp(eta)``
-        overflows) is a ``ValueError`` naming the rows, their ``eta`` and the input farthest
-        outside the learning data's scale.
+        the same way. A numeric input outside the range seen at fit is clipped to that
+        range with a warning: one rule for every model kind (docs/models.md). A prediction
+        that is not a finite number > 0 (``exp(eta)`` overflows) is a ``ValueError`` naming
+        the rows, their ``eta`` and the input farthest outside the learning data's scale.
         """
         arrays = self.network_inputs(data, exposure=exposure, offset=offset, unseen=unseen)
         mu = predict_network(self.keras_model_, arrays)

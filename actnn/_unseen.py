@@ -1,14 +1,16 @@
 """What predicting does with data not seen in fitting, the same for every model kind.
 
-A level of a categorical feature that the learning data did not have, and a value of a numeric
-feature outside the range ``[min, max]`` seen in fitting (of its values after the feature's
-mapping, caps and log), are handled by the ``unseen`` option of ``predict``:
+A level of a categorical feature that the learning data did not have is handled by the
+``unseen`` option of ``predict``: ``"error"`` (default), a ``ValueError`` naming the column, the
+rows, the levels and the fitted levels; ``"reference"``, the feature's reference level with a
+:class:`~actnn.DataWarning` naming the same.
 
-- ``"error"`` (default): a ``ValueError`` naming the column, the rows, the values and what was
-  seen in fitting;
-- ``"reference"``: the nearest thing the model knows, with a :class:`~actnn.DataWarning` naming
-  the same: the feature's reference level for an unseen level, the nearest end of the fitted
-  range for a number outside it.
+A value of a numeric feature outside the range ``[min, max]`` seen in fitting (of its values
+after the feature's mapping, caps and log) is priced at the nearest end of the range (a
+``Binned`` feature: the nearest class seen) with a :class:`~actnn.DataWarning` naming the column,
+the rows and the range, whatever ``unseen`` says: such values are ordinary in a test set or a
+cross-validation fold, and a model has no evidence beyond the range. To refuse them, make the
+warning an error: ``warnings.filterwarnings("error", category=actnn.DataWarning)``.
 """
 
 from __future__ import annotations
@@ -85,8 +87,8 @@ def _within_range(
     unseen: str,
     where: str = "",
 ) -> np.ndarray:
-    """``x`` if it lies in ``fitted_range`` (or no range was recorded); rows outside it are a
-    ValueError (``unseen="error"``) or are clipped to the range with a DataWarning."""
+    """``x`` if it lies in ``fitted_range`` (or no range was recorded); rows outside it are
+    clipped to the range with a DataWarning naming them (``unseen`` is only checked)."""
     if fitted_range is None:
         return x
     low, high = fitted_range
@@ -96,10 +98,5 @@ def _within_range(
     _check_unseen(unseen)
     what = f"a value{where} outside the range seen in fitting [{low:g}, {high:g}]"
     message = _rows_message(f"column {column!r}", outside, x, what)
-    if unseen == "error":
-        raise ValueError(
-            f"{message}. With unseen='reference', predict prices such rows at the nearest end of "
-            "the range"
-        )
-    _warn(f"{message}; priced at the nearest end of the range (unseen='reference')")
+    _warn(f"{message}; priced at the nearest end of the range")
     return np.clip(x, low, high)

@@ -24,12 +24,12 @@ layers themselves, so the exported model computes what :meth:`predict` computes:
 1e-15 relative. The exposure multiplies ``exp(eta)``; a Nagging ensemble averages its members'
 ``mu``.
 
-Rows that actnn's ``predict`` refuses (a level not seen in fitting, a value outside a binned
-feature's classes, a label outside a mapping, ``log`` of a value <= 0, exposure <= 0) get ``mu =
-NaN`` with ``unseen="nan"`` (the default); with ``unseen="reference"`` unseen levels and classes
-are priced at the feature's reference level, as ``predict(..., unseen="reference")`` (the others
-stay NaN). A missing value (NaN) in a numeric column is NaN, or an error of Keras where the
-column is looked up as levels.
+Rows that actnn's ``predict`` refuses (a level not seen in fitting, a label outside a mapping,
+``log`` of a value <= 0, exposure <= 0) get ``mu = NaN`` with ``unseen="nan"`` (the default);
+with ``unseen="reference"`` unseen levels are priced at the feature's reference level, as
+``predict(..., unseen="reference")`` (the others stay NaN). A number outside the range seen in
+fitting is clipped to it, as ``predict`` prices it. A missing value (NaN) in a numeric column
+is NaN, or an error of Keras where the column is looked up as levels.
 """
 
 from __future__ import annotations
@@ -121,7 +121,8 @@ class _Exporter:
     def levels_table(self, f: _Levelled, rows: np.ndarray, name: str):
         """Row ``rows[k]`` for a row at level ``k`` of ``f``; unseen levels per ``unseen``."""
         if isinstance(f, Binned):
-            index = self.build.class_index(self.number(f.column, f.label), f.edges, name)
+            x = self.within_range(self.number(f.column, f.label), f)
+            index = self.build.class_index(x, f.edges, name)
             positions = [None, *range(len(f.levels)), None]
         else:
             index, positions = self.lookup(f.column, f.levels, f.label, upper=f.upper)
@@ -155,11 +156,19 @@ class _Exporter:
             x = self.build.log(x, f"{f.label}_log")
         if f.decimals is not None:
             x = self.build.round(x, f.decimals, f"{f.label}_round")
-        return x
+        return self.within_range(x, f)
+
+    def within_range(self, x, f: Feature):
+        """``x`` clipped to the feature's ``fitted_range``, as predict prices values outside."""
+        if getattr(f, "fitted_range", None) is None:
+            return x
+        low, high = f.fitted_range
+        x = self.build.maximum(x, low, f"{f.label}_range_low")
+        return self.build.minimum(x, high, f"{f.label}_range_high")
 
     def polynomial(self, f: Polynomial):
         """``x, log(x), x^2, ..., x^degree``: ``(n, len(terms))``."""
-        x = self.number(f.column, f.label)
+        x = self.within_range(self.number(f.column, f.label), f)
         cols = [x]
         if f.log_term:
             cols.append(self.build.log(x, f"{f.label}_log"))

@@ -129,9 +129,9 @@ class Continuous(Feature):
         return dataclasses.replace(self, fitted_range=_fitted_range(self._transformed(df)))
 
     def values(self, df: pd.DataFrame, *, unseen: str = "error") -> np.ndarray:
-        """The transformed value as float64 (mapped, capped, logged, rounded). ``unseen``: a
-        value outside ``fitted_range`` is a ``ValueError`` naming the rows and the range
-        (``"error"``) or is clipped to it with a DataWarning (``"reference"``)."""
+        """The transformed value as float64 (mapped, capped, logged, rounded). A value outside
+        ``fitted_range`` is clipped to it with a DataWarning naming the rows and the range
+        (whatever ``unseen`` says, which is only checked)."""
         where = " (after the log)" if self.log else ""
         return _within_range(self._transformed(df), self.fitted_range, self.column, unseen, where)
 
@@ -437,10 +437,10 @@ class Binned(_Levelled):
     def codes(self, df: pd.DataFrame, *, unseen: str = "error") -> np.ndarray:
         """Class index of each row.
 
-        A value outside ``fitted_range`` is a ``ValueError`` naming the rows and the range
-        (``unseen="error"``), or is clipped to the range, i.e. put in the nearest class seen
-        (``unseen="reference"``, with a :class:`~actnn.DataWarning`). Without a fitted range,
-        a value outside ``[edges[0], edges[-1])`` is an error or the reference class.
+        A value outside ``fitted_range`` is clipped to the range, i.e. put in the nearest class
+        seen, with a :class:`~actnn.DataWarning` naming the rows and the range. Without a
+        fitted range, a value outside ``[edges[0], edges[-1])`` is an error
+        (``unseen="error"``) or the reference class (``unseen="reference"``).
         """
         x = _within_range(_numeric(df, self.column), self.fitted_range, self.column, unseen)
         codes = np.searchsorted(np.asarray(self.edges), x, side="right") - 1
@@ -544,7 +544,7 @@ class FeatureSpec:
         ``"error"`` (default), a ``ValueError`` naming the column, the rows and the levels;
         ``"reference"``, encode it as the feature's reference level, with a
         :class:`~actnn.DataWarning` naming the same. A numeric value outside a feature's
-        ``fitted_range`` is likewise an error, or (``"reference"``) clipped to the range.
+        ``fitted_range`` is clipped to the range with a DataWarning.
         """
         if not self.is_fitted:
             raise RuntimeError("the feature specification is not fitted: call .fit(data) first")

@@ -420,11 +420,12 @@ class GLM(_Estimator):
         of ``data`` are ignored.
 
         ``unseen`` says what to do with a row that has no level of a categorical feature (a
-        level not seen at fit) or a numeric value outside the range seen at fit: ``"error"``
-        (default) raises a ``ValueError`` naming the column, the rows and the fitted levels or
-        range; ``"reference"`` predicts the row at the feature's reference level (relativity
-        1), or at the nearest end of the range, and warns (:class:`~actnn.DataWarning`) naming
-        the same. Every model kind follows this rule (docs/models.md).
+        level not seen at fit): ``"error"`` (default) raises a ``ValueError`` naming the
+        column, the rows and the fitted levels; ``"reference"`` predicts the row at the
+        feature's reference level (relativity 1) and warns (:class:`~actnn.DataWarning`)
+        naming the same. A numeric value outside the range seen at fit is priced at the
+        nearest end of the range, with a DataWarning naming the column, the rows and the
+        range. Every model kind follows these rules (docs/models.md).
 
         A prediction that is not a finite number > 0 (``exp(eta)`` overflows above
         ``eta = 709.78``, e.g. for a numeric feature far outside the learning data's range) is a

@@ -130,8 +130,8 @@ class NetworkInputs:
         column, the rows and the levels (``"error"``), or is given the code of the feature's
         reference level with a :class:`~actnn.DataWarning` (``"reference"``); see
         :meth:`actnn.features.Categorical.codes`. A numeric value outside the range seen by
-        :meth:`fit` (or given to :meth:`fit_from_statistics`) is likewise an error or is
-        clipped to the range (:meth:`actnn.features.Continuous.values`).
+        :meth:`fit` (or given to :meth:`fit_from_statistics`) is clipped to the range with a
+        DataWarning (:meth:`actnn.features.Continuous.values`).
         """
         if not self.is_fitted:
             raise RuntimeError("the network inputs are not fitted: call .fit(learning data) first")

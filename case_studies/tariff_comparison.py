@@ -38,9 +38,10 @@ OUT = None  # None: `--out` in a script, else ACTNN_OUT/NAME, else case_studies/
 
 # %%
 import time
+import warnings
 
 import actnn
-from actnn import GLM, data, get_preset
+from actnn import GLM, DataWarning, data, get_preset
 from actnn.datasets.presets import sw2019_network_inputs
 from actnn.networks import CANN
 from actnn.premium import fit_tweedie_pure_premium, pure_premium, pure_premium_table
@@ -144,22 +145,34 @@ frequency_cann = CANN(frequency, sw2019_network_inputs(), embedding_dim=2, seed=
 frequency_cann.fit(wm_learn, "ClaimNb", exposure="Exposure").balance_correct(wm_learn)
 timings["fit frequency CANN (WM2023)"] = time.perf_counter() - t0
 
+# %% [markdown]
+# The severity GLM saw only the policies with claims: a policy of the whole portfolio may lie
+# outside its range (an older car, say). actnn prices such a value at the nearest end of the
+# range with a `DataWarning` naming the rows; here they are collected and counted instead of
+# filling the page.
+
 # %%
 homogeneous_rate = wm_learn["ClaimTotal"].sum() / wm_learn["Exposure"].sum()
 tables = {}
-for name, frame in (("learn", wm_learn), ("test", wm_test)):
-    tables[name] = pure_premium_table(
-        {
-            "homogeneous": [homogeneous_rate] * len(frame),
-            "frequency x severity (GLM1 x Gamma GLM1)": pure_premium(frequency, severity, frame),
-            "frequency x severity (CANN x Gamma GLM1)": pure_premium(
-                frequency_cann, severity, frame
-            ),
-            "Tweedie GLM1 (p = 1.9)": tweedie.predict(frame),
-        },
-        frame,
-        power=1.9,
-    )
+with warnings.catch_warnings(record=True) as clipped:
+    warnings.simplefilter("always", DataWarning)
+    for name, frame in (("learn", wm_learn), ("test", wm_test)):
+        tables[name] = pure_premium_table(
+            {
+                "homogeneous": [homogeneous_rate] * len(frame),
+                "frequency x severity (GLM1 x Gamma GLM1)": pure_premium(
+                    frequency, severity, frame
+                ),
+                "frequency x severity (CANN x Gamma GLM1)": pure_premium(
+                    frequency_cann, severity, frame
+                ),
+                "Tweedie GLM1 (p = 1.9)": tweedie.predict(frame),
+            },
+            frame,
+            power=1.9,
+        )
+print(f"{len(clipped)} DataWarnings while pricing, e.g.: {clipped[0].message}" if clipped else
+      "no DataWarning while pricing")  # fmt: skip
 show(tables["test"])
 
 # %% [markdown]

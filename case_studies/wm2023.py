@@ -77,9 +77,9 @@ def timed(name, fit):
     print(f"{name}: {seconds[name]} s")
 
 
-fit_args = {"response": "ClaimNb", "exposure": "Exposure"}
-timed("homogeneous", lambda: GLM(get_preset("homogeneous")).fit(learn, **fit_args))
-timed("GLM1", lambda: GLM(get_preset("nsw2018_glm1")).fit(learn, **fit_args))
+fit_args = {"exposure": "Exposure"}
+timed("homogeneous", lambda: GLM(get_preset("homogeneous")).fit(learn, "ClaimNb", **fit_args))
+timed("GLM1", lambda: GLM(get_preset("nsw2018_glm1")).fit(learn, "ClaimNb", **fit_args))
 options = {"embedding_dim": 2, "epochs": EPOCHS, "verbose": 0}
 
 
@@ -94,7 +94,7 @@ def fnn(seed):
 for name, make in (("CANN on GLM1", cann), ("FNN d=2", fnn)):
     timed(f"{name}, nagging M = {MEMBERS}",
           lambda make=make: Nagging(make, seeds=list(range(1, MEMBERS + 1)), progress=None)
-          .fit(learn, **fit_args))  # fmt: skip
+          .fit(learn, "ClaimNb", **fit_args))  # fmt: skip
     models[name] = models[f"{name}, nagging M = {MEMBERS}"].members_[0]  # the seed-1 member
 
 # %% [markdown]

@@ -49,10 +49,11 @@ def test_old_imports_of_users_keep_working():
 
 @pytest.mark.parametrize("name", ["GLM", "FNN", "CANN", "LocalGLMnet", "Nagging"])
 def test_every_model_predicts_with_one_signature(name):
-    # predict(data, *, exposure=None, unseen="error") and predict_frequency(data, *, unseen=...)
+    # predict(data, *, exposure=None, offset=None, unseen="error");
+    # predict_frequency(data, *, unseen="error")
     cls = getattr(actnn, name)
     predict = inspect.signature(cls.predict).parameters
-    assert list(predict) == ["self", "data", "exposure", "unseen"]
+    assert list(predict) == ["self", "data", "exposure", "offset", "unseen"]
     assert predict["exposure"].kind is inspect.Parameter.KEYWORD_ONLY
     assert (predict["exposure"].default, predict["unseen"].default) == (None, "error")
     frequency = inspect.signature(cls.predict_frequency).parameters
