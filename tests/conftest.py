@@ -99,3 +99,15 @@ def fresh_python(script: str, *args: str) -> tuple[list[str], str]:
     assert run.returncode == 0, f"the script failed:\n{run.stderr[-3000:]}"
     *printed, loaded = run.stdout.strip().splitlines()
     return json.loads(loaded), "\n".join(printed)
+
+
+def bias_model(b0: float):
+    """A Keras model ``eta = 0 * x + b0`` on one float64 input ``x``: training moves ``b0`` only."""
+    import keras
+    import numpy as np
+
+    x = keras.Input((1,), name="x", dtype="float64")
+    eta = keras.layers.Dense(1, name="eta", dtype="float64")(x)
+    model = keras.Model({"x": x}, eta)
+    model.get_layer("eta").set_weights([np.zeros((1, 1)), np.array([b0])])
+    return model

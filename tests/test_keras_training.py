@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import bias_model
 from sklearn.metrics import mean_poisson_deviance
 
 from actnn.datasets.presets import sw2019_network_inputs
@@ -25,14 +26,6 @@ from actnn.training import TrainingStopped, make_optimizer, train
 
 N_ROWS = 4
 EPOCHS = 6
-
-
-def _bias_model(b0: float) -> keras.Model:
-    x = keras.Input((1,), name="x", dtype="float64")
-    eta = keras.layers.Dense(1, name="eta", dtype="float64")(x)
-    model = keras.Model({"x": x}, eta)
-    model.get_layer("eta").set_weights([np.zeros((1, 1)), np.array([b0])])
-    return model
 
 
 def _bias(model: keras.Model) -> float:
@@ -95,7 +88,7 @@ def _fnn(**kwargs) -> FNN:
 
 # ------------------------------------------------------------------------------------ callbacks
 def test_callbacks_see_every_epoch_in_keras_order_with_the_logs():
-    recorder, model = _Recorder(), _bias_model(1.0)
+    recorder, model = _Recorder(), bias_model(1.0)
     history = _train_bias(model, keras.optimizers.SGD(0.125), callbacks=[recorder], epochs=2)
     assert recorder.model is model and recorder.params == {"epochs": 2, "steps": 1, "verbose": 0}
     names = [call[0] for call in recorder.calls]
@@ -114,7 +107,7 @@ def test_callbacks_see_every_epoch_in_keras_order_with_the_logs():
 
 
 def test_a_callback_that_sets_stop_training_ends_it_with_the_best_weights():
-    model = _bias_model(1.0)
+    model = bias_model(1.0)
     history = _train_bias(model, keras.optimizers.SGD(0.125), callbacks=[_Recorder(stop_at=3)])
     path = _bias_path(1.0, [0.125] * 3)
     assert history.epochs == 3 and history.best_epoch == 3
@@ -125,7 +118,7 @@ def test_a_callback_that_sets_stop_training_ends_it_with_the_best_weights():
 def test_keras_early_stopping_stops_when_keras_says():
     # min_delta 1: after the first epoch no epoch counts as an improvement for Keras
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=1.0, patience=2)
-    model = _bias_model(1.0)
+    model = bias_model(1.0)
     history = _train_bias(model, keras.optimizers.SGD(0.125), callbacks=[stopper])
     assert stopper.stopped_epoch > 0  # Keras' own record of the epoch it stopped at
     assert history.epochs == stopper.stopped_epoch + 1 < EPOCHS
@@ -137,7 +130,7 @@ def test_keras_early_stopping_stops_when_keras_says():
 def test_terminate_on_nan_ends_the_training_without_an_error():
     # lr 600 throws b to 837 in epoch 2: the training loss of epoch 3 is inf (no validation)
     path = _bias_path(0.001, [600.0] * 2)
-    model = _bias_model(0.001)
+    model = bias_model(0.001)
     history = _train_bias(
         model, keras.optimizers.SGD(600.0), validation=False,
         callbacks=[keras.callbacks.TerminateOnNaN()],
@@ -146,7 +139,7 @@ def test_terminate_on_nan_ends_the_training_without_an_error():
     assert history.stop_reason.startswith("by TerminateOnNaN: the training loss became")
     assert _bias(model) == pytest.approx(path[1], rel=1e-12)
     with pytest.raises(TrainingStopped):  # without the callback: actnn's error, as before
-        _train_bias(_bias_model(0.001), keras.optimizers.SGD(600.0), validation=False)
+        _train_bias(bias_model(0.001), keras.optimizers.SGD(600.0), validation=False)
 
 
 def test_model_checkpoint_saves_the_kept_epoch_and_csv_logger_the_history(small, tmp_path):
@@ -204,7 +197,7 @@ def test_a_keras_schedule_sets_the_learning_rate_of_each_step():
     # one step per epoch: epoch k (from 0) steps with lr 0.25 * 0.5^k
     schedule = keras.optimizers.schedules.ExponentialDecay(0.25, decay_steps=1, decay_rate=0.5)
     rates = [0.25 * 0.5**k for k in range(EPOCHS)]
-    model = _bias_model(1.0)
+    model = bias_model(1.0)
     history = _train_bias(model, keras.optimizers.SGD(schedule))
     assert _bias(model) == pytest.approx(_bias_path(1.0, rates)[-1], rel=1e-6)  # float32 rates
     # recorded after each epoch: the rate of the next step

@@ -15,6 +15,7 @@ import time
 import keras
 import numpy as np
 import pytest
+from conftest import bias_model
 
 from actnn import training
 from actnn.datasets.presets import sw2019_network_inputs
@@ -27,14 +28,6 @@ from actnn.training import History, TrainingStopped, train
 
 N_ROWS = 4
 EPOCHS = 10
-
-
-def _bias_model(b0: float) -> keras.Model:
-    x = keras.Input((1,), name="x", dtype="float64")
-    eta = keras.layers.Dense(1, name="eta", dtype="float64")(x)
-    model = keras.Model({"x": x}, eta)
-    model.get_layer("eta").set_weights([np.zeros((1, 1)), np.array([b0])])
-    return model
 
 
 def _bias_path(b0: float, lr: float, epochs: int) -> list[float]:
@@ -80,7 +73,7 @@ class _InterruptingClock:
 def test_the_one_weight_network_follows_the_hand_computed_path():
     # the premise of the tests below: train() takes exactly the steps of _bias_path
     lr = 0.125
-    model = _bias_model(1.0)
+    model = bias_model(1.0)
     history = _train_bias(model, lr)
     path = _bias_path(1.0, lr, EPOCHS)
     assert history.best_epoch == EPOCHS  # L falls all the way: the last epoch is the best
@@ -96,7 +89,7 @@ def test_infinite_validation_loss_stops_with_a_clear_error_and_the_best_epochs_w
     b0, lr = 0.001, 600.0
     path = _bias_path(b0, lr, 2)
     assert path[2] > math.log(np.finfo(np.float64).max)
-    model = _bias_model(b0)
+    model = bias_model(b0)
     with pytest.raises(
         TrainingStopped,
         match=r"the validation loss became (inf|nan) in epoch 2; the weights of epoch 1 \(the "
@@ -111,7 +104,7 @@ def test_infinite_training_loss_stops_with_a_clear_error_and_the_best_epochs_wei
     # loss is inf; the best epoch is 1 (L(b_0) < L(b_1)), whose weights are b_1.
     b0, lr = 0.001, 600.0
     path = _bias_path(b0, lr, 2)
-    model = _bias_model(b0)
+    model = bias_model(b0)
     inputs, y = {"x": np.zeros((N_ROWS, 1))}, np.ones(N_ROWS)
     with pytest.raises(
         TrainingStopped,
@@ -126,7 +119,7 @@ def test_infinite_training_loss_stops_with_a_clear_error_and_the_best_epochs_wei
 def test_nan_validation_loss_stops_instead_of_restoring_the_initial_weights_silently():
     # A validation row whose input is NaN makes the validation loss NaN from epoch 1 on; before,
     # no epoch was "better" than NaN and training ended with the initial weights, unannounced.
-    model = _bias_model(1.0)
+    model = bias_model(1.0)
     inputs, y = {"x": np.zeros((N_ROWS, 1))}, np.ones(N_ROWS)
     bad = {"x": np.array([[np.nan], [0.0]])}
     with pytest.raises(
@@ -154,7 +147,7 @@ def test_keyboard_interrupt_returns_the_best_finished_epoch(monkeypatch, at, rea
     lr = 0.125
     path = _bias_path(1.0, lr, EPOCHS)
     monkeypatch.setattr(training, "time", _InterruptingClock(at))
-    model = _bias_model(1.0)
+    model = bias_model(1.0)
     with pytest.warns(
         UserWarning,
         match=rf"training interrupted in epoch {reached} of {EPOCHS}: the weights of epoch "
