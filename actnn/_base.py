@@ -100,25 +100,27 @@ def _case_weights(
 
 def _predict_exposure(model: Any, data: pd.DataFrame, exposure: Any) -> np.ndarray | None:
     """The exposure to predict ``data`` with: as given, else the column named at fit."""
-    if exposure is None and getattr(model, "uses_exposure_", False):
-        if model.exposure_ is None or model.exposure_ not in data.columns:
-            raise ValueError(
-                "this model was fitted with an exposure: pass exposure=... (a column or an "
-                "array), or use predict_frequency for claims per unit of exposure"
-            )
-        exposure = model.exposure_
-    return _exposure_column(data, exposure)[0]
+    return _exposure_column(data, _of_fit(model, data, exposure, "exposure"))[0]
 
 
 def _predict_offset(model: Any, data: pd.DataFrame, offset: Any) -> np.ndarray | None:
     """The offset to predict ``data`` with: as given, else the column named at fit."""
-    if offset is None and getattr(model, "uses_offset_", False):
-        if model.offset_ is None or model.offset_ not in data.columns:
-            raise ValueError(
-                "this model was fitted with an offset: pass offset=... (a column or an array)"
-            )
-        offset = model.offset_
-    return _offset_column(data, offset)[0]
+    return _offset_column(data, _of_fit(model, data, offset, "offset"))[0]
+
+
+def _of_fit(model: Any, data: pd.DataFrame, given: Any, role: str) -> Any:
+    """``given``, else the column the model's fit named for ``role`` (``"exposure"`` or
+    ``"offset"``): a ValueError if the model was fitted with one that ``data`` lacks."""
+    if given is not None or not getattr(model, f"uses_{role}_", False):
+        return given
+    name = getattr(model, f"{role}_")
+    if name is None or name not in data.columns:
+        hint = ", or use predict_frequency for claims per unit of exposure"
+        raise ValueError(
+            f"this model was fitted with an {role}: pass {role}=... (a column or an array)"
+            + (hint if role == "exposure" else "")
+        )
+    return name
 
 
 def _link_offset(exposure: np.ndarray | None, offset: np.ndarray | None, n: int) -> np.ndarray:
